@@ -138,3 +138,23 @@ class QueueItem:
     scores: Scores | None
     claimed_by: str = ""
     claimed_until: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape `moderator list --json` prints: one flat object per comment."""
+        c = self.comment
+        return {
+            "id": c.id,
+            "article_id": c.article_id,
+            "article_headline": self.article_headline,
+            "author": c.author,
+            "number": c.number,
+            "posted_at": c.posted_at,
+            "title": c.title,
+            "text": c.text,
+            "parent_id": c.parent_id,
+            "status": self.status.value,
+            "risk": self.risk if self.scores else None,
+            "scores": self.scores.as_dict() if self.scores else {},
+            "claimed_by": self.claimed_by or None,
+            "source": c.source,
+        }

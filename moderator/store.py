@@ -339,17 +339,16 @@ class Queue:
         return (row["c"] or 0, row["d"] or 0, row["s"] or 0, hash(row["t"]))
 
     # -- scoring ------------------------------------------------------------------------------------------
-    def unscored(self, *, limit: int = 256, after: str = "", rescore_version: str | None = None) -> list[tuple[Comment, Article]]:
-        """Comments still to be scored, with their article, in id order (so a killed run resumes).
+    def unscored(self, *, limit: int = 256, after: str = "", rescore: bool = False) -> list[tuple[Comment, Article]]:
+        """Comments still to be scored (every comment with ``rescore``), with their article, in id order.
 
-        With ``rescore_version``, comments scored by any other model version count as unscored too.
+        Id order plus ``after`` lets a batch run walk the queue once and resume after a crash.
         """
         sql = (
             "SELECT c.id FROM comments c LEFT JOIN scores s ON s.comment_id = c.id "
-            "WHERE c.id > ? AND (s.comment_id IS NULL OR (? IS NOT NULL AND s.model_version != ?)) "
-            "ORDER BY c.id LIMIT ?"
+            "WHERE c.id > ? AND (? OR s.comment_id IS NULL) ORDER BY c.id LIMIT ?"
         )
-        ids = [r["id"] for r in self.db.query(sql, [after, rescore_version, rescore_version, limit])]
+        ids = [r["id"] for r in self.db.query(sql, [after, rescore, limit])]
         if not ids:
             return []
         rows = self.db.query(f"{self._SELECT} WHERE c.id IN ({', '.join('?' * len(ids))}) ORDER BY c.id", ids)

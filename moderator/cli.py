@@ -1,0 +1,379 @@
+"""The command line: a thin click face over the core (ingest, store, scoring, policy, export).
+
+Heavy imports (torch, transformers, textual) happen inside the commands that need them, so `moderator --help`
+and `moderator list` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from moderator import __version__
+from moderator.config import Settings, load_settings
+from moderator.textsafe import one_line, printable
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1  # some input was rejected, or a request was refused
+    USAGE = 2
+    FLAGGED = 4  # `flag --fail-on-flagged` queued or rejected something
+    INTERRUPTED = 130
+
+
+def notice(message: str) -> None:
+    """Progress and notices go to stderr so stdout stays clean for --json."""
+    click.echo(message, err=True)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None))
+
+
+def common_options(func: F) -> F:
+    """--db and --config on every command that touches the queue; settings resolved once, here."""
+
+    @click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Queue database (default: queue.db, or $MODERATOR_DB).")
+    @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Config file (default: ./moderator.toml, or $MODERATOR_CONFIG).")
+    @wraps(func)
+    def wrapper(*args: Any, db: Path | None, config_file: Path | None, **kwargs: Any) -> Any:
+        flags = {k: kwargs.pop(k) for k in ("moderator", "model", "batch_size", "policy") if k in kwargs}
+        try:
+            settings = load_settings(config_file, db=db, **flags)
+        except (OSError, ValueError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        return func(*args, settings=settings, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_queue(settings: Settings) -> Any:
+    from moderator.store import Queue, open_db
+
+    return Queue(open_db(settings.db))
+
+
+class Fail(click.ClickException):
+    """A refused request: message on stderr, exit code 1."""
+
+    exit_code = ExitCode.ERROR
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="moderator")
+def main() -> None:
+    """moderator: a terminal-first, German-first, article-aware comment moderation desk.
+
+    Typical day: `ingest` comments with their article, `score` (or `flag`) them, `review` the queue in the
+    TUI, `export` the moderation log.
+    """
+
+
+# -- ingest ---------------------------------------------------------------------------------------------------
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["forum", "jsonl", "csv"]), default=None,
+              help="Input format (default: detected from the content).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@common_options
+def ingest(paths: tuple[Path, ...], fmt: str | None, as_json: bool, settings: Settings) -> None:
+    """Add comments (with their articles) from forum page dumps, JSONL or CSV files.
+
+    Re-ingesting the same input adds nothing. Bad records are reported as FILE:LINE: reason and skipped;
+    the good records of the same file are stored, and the exit code is then 1.
+    """
+    from moderator.ingest import read_source
+
+    queue = open_queue(settings)
+    summary = []
+    rejected_total = 0
+    for path in paths:
+        try:
+            parsed = read_source(path, fmt)
+        except (OSError, ValueError) as exc:
+            notice(f"{path}: {exc}")
+            rejected_total += 1
+            summary.append({"path": str(path), "error": str(exc)})
+            continue
+        for bad in parsed.rejected:
+            notice(str(bad))
+        result = queue.add(parsed.articles, parsed.comments)
+        rejected_total += len(parsed.rejected)
+        summary.append({
+            "path": str(path), "format": parsed.format, "comments": len(parsed.comments),
+            "new_comments": result.new_comments, "already_present": result.unchanged_comments,
+            "new_articles": result.new_articles, "rejected": len(parsed.rejected),
+        })
+        notice(f"{path} ({parsed.format}): {result.new_comments} new, {result.unchanged_comments} already "
+               f"present, {len(parsed.rejected)} rejected")
+    if as_json:
+        emit_json({"files": summary, "rejected": rejected_total})
+    if rejected_total:
+        sys.exit(ExitCode.ERROR)
+
+
+# -- list / show ----------------------------------------------------------------------------------------------
+STATUS_OPTION = click.Choice(["pending", "flagged", "open", "approved", "rejected", "decided", "all"])
+
+
+@main.command("list")
+@click.option("--status", type=STATUS_OPTION, default="all", show_default=True, help="Which comments.")
+@click.option("--article", "article_id", default=None, help="Only comments under this article id.")
+@click.option("--author", default=None, help="Only comments by this author.")
+@click.option("--label", default=None, help="Only comments scoring >= --min on this label (toxicity, off_topic, ...).")
+@click.option("--min", "label_min", type=float, default=0.5, show_default=True)
+@click.option("--search", default=None, help="Case-insensitive text search in text, title and author.")
+@click.option("--limit", type=int, default=None, help="At most this many (default: 50 as a table, all with --json).")
+@click.option("--offset", type=int, default=0)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of comments.")
+@common_options
+def list_(status: str, article_id: str | None, author: str | None, label: str | None, label_min: float,
+          search: str | None, limit: int | None, offset: int, as_json: bool, settings: Settings) -> None:
+    """The queue in risk order (highest risk first, unscored last)."""
+    from moderator.store import QueueFilter
+
+    queue = open_queue(settings)
+    flt = QueueFilter(status=status, article_id=article_id, author=author, label=label, label_min=label_min,
+                      search=search)
+    limit = limit if limit is not None else (-1 if as_json else 50)
+    items = queue.items(flt, limit=limit, offset=offset)
+    if as_json:
+        emit_json([item.as_json() for item in items])
+        return
+    total = queue.count(flt)
+    click.echo(f"{'id':<20} {'status':<9} {'tox':>5} {'off':>5}  {'author':<16} text")
+    for item in items:
+        s = item.scores
+        tox = f"{s.toxicity:.2f}" if s else "-"
+        off = f"{s.off_topic:.2f}" if s else "-"
+        text = item.comment.title + " — " + item.comment.text if item.comment.title else item.comment.text
+        click.echo(f"{one_line(item.comment.id, 20):<20} {item.status.value:<9} {tox:>5} {off:>5}  "
+                   f"{one_line(item.comment.author, 16):<16} {one_line(text, 60)}")
+    notice(f"{len(items)} of {total} shown")
+
+
+@main.command()
+@click.argument("comment_id")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+def show(comment_id: str, as_json: bool, settings: Settings) -> None:
+    """One comment with its article, scores and decision history."""
+    queue = open_queue(settings)
+    item = queue.get(comment_id)
+    if item is None:
+        raise Fail(f"no comment with id {comment_id!r}")
+    history = [_decision_json(d) for d in queue.history(comment_id)]
+    if as_json:
+        emit_json({**item.as_json(), "history": history})
+        return
+    c = item.comment
+    click.echo(f"{printable(c.author)} · {c.posted_at} · #{c.number} · {item.status.value}")
+    click.echo(f"article: {one_line(item.article_headline)} ({c.article_id})")
+    if c.title:
+        click.echo(f"title: {one_line(c.title)}")
+    click.echo("")
+    click.echo(printable(c.text))
+    if item.scores:
+        s = item.scores
+        click.echo(f"\ntoxicity {s.toxicity:.2f} (words: {one_line(', '.join(s.toxic_words))}) · "
+                   f"off-topic {s.off_topic:.2f} · {s.model_version}")
+        if s.off_topic_passage:
+            click.echo(f"off-topic passage: {one_line(s.off_topic_passage)}")
+    for d in history:
+        click.echo(f"{d['decided_at']} {d['moderator']}: {d['action']} {one_line(d['reason'])}")
+
+
+def _decision_json(decision: Any) -> dict[str, Any]:
+    return {
+        "id": decision.id, "comment_id": decision.comment_id, "action": decision.action.value,
+        "status_before": decision.status_before.value, "status_after": decision.status_after.value,
+        "reason": decision.reason, "rule": decision.rule, "moderator": decision.moderator,
+        "decided_at": decision.decided_at, "reverts": decision.reverts, "model_version": decision.model_version,
+    }
+
+
+# -- decisions ------------------------------------------------------------------------------------------------
+@main.command()
+@click.argument("comment_id")
+@click.argument("action", type=click.Choice(["approve", "reject"]))
+@click.option("--reason", default="", help="Why (shown in the moderation log).")
+@click.option("--moderator", default=None, help="Who decides (default: $MODERATOR_MODERATOR, then $USER).")
+@click.option("--force", is_flag=True, help="Overrule an earlier decision on this comment.")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+def decide(comment_id: str, action: str, reason: str, force: bool, as_json: bool, settings: Settings) -> None:
+    """Approve or reject a comment. An already decided comment is refused unless --force."""
+    from moderator.store import StoreError
+
+    queue = open_queue(settings)
+    try:
+        item = queue.require(comment_id)
+        expected = None if force else item.status
+        if not force and item.status.value in ("approved", "rejected"):
+            last = queue.last_decision(comment_id)
+            who = f" by {last.moderator} at {last.decided_at}" if last else ""
+            raise Fail(f"comment {comment_id} is already {item.status.value}{who}; use --force to overrule")
+        decision = queue.decide(comment_id, action, settings.moderator, reason=reason, expected_status=expected)
+    except StoreError as exc:
+        raise Fail(str(exc)) from exc
+    if as_json:
+        emit_json(_decision_json(decision))
+    else:
+        notice(f"{comment_id}: {decision.status_before.value} -> {decision.status_after.value}")
+
+
+@main.command()
+@click.argument("comment_id", required=False)
+@click.option("--moderator", default=None, help="Whose decision to undo (default: you).")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+def undo(comment_id: str | None, as_json: bool, settings: Settings) -> None:
+    """Undo your latest decision (on COMMENT_ID if given) by appending a revert; nothing is deleted."""
+    from moderator.store import StoreError
+
+    queue = open_queue(settings)
+    try:
+        decision = queue.undo(settings.moderator, comment_id)
+    except StoreError as exc:
+        raise Fail(str(exc)) from exc
+    if as_json:
+        emit_json(_decision_json(decision))
+    else:
+        notice(f"{decision.comment_id}: {decision.status_before.value} -> {decision.status_after.value} (undone)")
+
+
+@main.command()
+@click.argument("comment_id")
+@click.argument("text")
+@click.option("--moderator", default=None)
+@common_options
+def note(comment_id: str, text: str, settings: Settings) -> None:
+    """Attach a note to a comment (kept in the audit log; the status stays)."""
+    from moderator.store import StoreError
+
+    try:
+        open_queue(settings).note(comment_id, settings.moderator, text)
+    except StoreError as exc:
+        raise Fail(str(exc)) from exc
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+def stats(as_json: bool, settings: Settings) -> None:
+    """Counts of comments by status."""
+    counts = open_queue(settings).counts_by_status()
+    if as_json:
+        emit_json(counts)
+    else:
+        for status, n in counts.items():
+            click.echo(f"{status:<10} {n}")
+
+
+# -- export ---------------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of stdout.")
+@click.option("--since", default=None, help="Only decisions at or after this date/time (UTC ISO 8601).")
+@click.option("--until", default=None, help="Only decisions at or before this date/time (a date means its end).")
+@common_options
+def export(fmt: str, output: Path | None, since: str | None, until: str | None, settings: Settings) -> None:
+    """Export the moderation log: every decision with who, when, what, why, scores and model version."""
+    from moderator.export import log_records, write_log
+
+    for name, value in (("--since", since), ("--until", until)):
+        if value and not _is_iso(value):
+            raise click.BadParameter(f"{value!r} is not an ISO 8601 date or date-time", param_hint=name)
+    queue = open_queue(settings)
+    records = log_records(queue, since, until)
+    if output is None:
+        count = write_log(records, sys.stdout, fmt)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            count = write_log(records, handle, fmt)
+    notice(f"{count} decisions exported" + (f" to {output}" if output else ""))
+
+
+def _is_iso(value: str) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+# -- scoring --------------------------------------------------------------------------------------------------
+def load_scorer_for(settings: Settings) -> Any:
+    """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model."""
+    if settings.model == "lexical-fake":
+        from moderator.scoring.fake import FakeScorer
+
+        return FakeScorer()
+    from moderator.scoring import load_scorer
+
+    return load_scorer(settings.model_dir(), Path(settings.base_model) if settings.base_model else None)
+
+
+@main.command()
+@click.option("--rescore", is_flag=True, help="Score every comment again, not only unscored ones.")
+@click.option("--model", default=None, help="Model name under models/, or a model directory.")
+@click.option("--batch-size", type=int, default=None, help="Comments per committed batch (default 32).")
+@click.option("--json", "as_json", is_flag=True)
+@common_options
+def score(rescore: bool, as_json: bool, settings: Settings) -> None:
+    """Score comments in the queue (toxicity, off-topic against their article), with a progress bar.
+
+    Each batch is committed on its own: an interrupted run loses nothing and the next one resumes.
+    """
+    from moderator.progress import Progress
+    from moderator.scoring.batch import count_to_score, score_queue
+
+    queue = open_queue(settings)
+    total = count_to_score(queue, rescore=rescore)
+    scorer = load_scorer_for(settings)
+    progress = Progress("scoring", total)
+    try:
+        run = score_queue(queue, scorer, batch_size=settings.batch_size, rescore=rescore,
+                          on_batch=progress.advance)
+    except KeyboardInterrupt:
+        progress.close()
+        notice(f"interrupted after {progress.done} comments; run again to resume")
+        sys.exit(ExitCode.INTERRUPTED)
+    progress.close()
+    if as_json:
+        emit_json({"scored": run.scored, "model_version": run.model_version})
+    else:
+        notice(f"{run.scored} comments scored with {run.model_version}")
+
+
+# -- review ---------------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--moderator", default=None, help="Your name in the audit log (default: $USER).")
+@common_options
+def review(settings: Settings) -> None:
+    """Open the moderator's desk (Textual TUI) on the queue."""
+    if not sys.stdout.isatty():
+        raise Fail("review needs a terminal; use `moderator list` in scripts")
+    from moderator.tui.app import run_review
+
+    run_review(settings.db, settings.moderator)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Settings, resolved once: command-line flags, then MODERATOR_* environment, then moderator.toml, then defaults.
+
+Everything downstream receives a frozen ``Settings``; nothing else reads the environment or the config file.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+DEFAULT_MODEL_NAME = "moderator-de-v1"
+CONFIG_FILE = "moderator.toml"
+
+
+def default_models_dir() -> Path:
+    """models/ beside the package (a source checkout), where the shipped heads live."""
+    return PACKAGE_ROOT.parent / "models"
+
+
+def default_moderator() -> str:
+    try:
+        return os.environ.get("USER") or getpass.getuser() or "moderator"
+    except OSError:
+        return "moderator"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: Path = Path("queue.db")
+    moderator: str = ""
+    model: str = DEFAULT_MODEL_NAME  # a name under models/, a directory, or 'lexical-fake' (tests)
+    base_model: str = ""  # a transformers checkpoint directory; empty = converted multilingual-e5-small
+    batch_size: int = 32
+    policy: Path | None = None  # policy file for `flag`; None = the [policy] table of moderator.toml
+    config_file: Path | None = None
+
+    def model_dir(self) -> Path:
+        candidate = Path(self.model)
+        if candidate.is_dir():
+            return candidate
+        return default_models_dir() / self.model
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name in ("db", "policy", "config_file"):
+        return Path(value) if value not in (None, "") else None
+    if name == "batch_size":
+        return int(value)
+    return str(value)
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """The whole moderator.toml (or {} when there is none); errors name the file."""
+    candidate = path or Path(os.environ.get("MODERATOR_CONFIG", CONFIG_FILE))
+    if not candidate.exists():
+        if path is not None:
+            raise FileNotFoundError(f"{path}: config file not found")
+        return {}
+    try:
+        with candidate.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{candidate}: {exc}") from exc
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Resolve settings; ``flags`` holds only what the user passed (None means 'not given')."""
+    file_values = read_config_file(config_file).get("moderator", {})
+    names = {f.name for f in fields(Settings)}
+    resolved: dict[str, Any] = {}
+    for name in names - {"config_file"}:
+        env = os.environ.get(f"MODERATOR_{name.upper()}")
+        for value in (flags.get(name), env, file_values.get(name)):
+            if value not in (None, ""):
+                resolved[name] = _coerce(name, value)
+                break
+    settings = replace(Settings(), **resolved, config_file=config_file)
+    if not settings.moderator:
+        settings = replace(settings, moderator=default_moderator())
+    return settings
