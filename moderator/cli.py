@@ -362,6 +362,54 @@ def score(rescore: bool, as_json: bool, settings: Settings) -> None:
         notice(f"{run.scored} comments scored with {run.model_version}")
 
 
+@main.command()
+@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Policy TOML (default: the [policy] table of moderator.toml, else built-in defaults).")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option("--fail-on-flagged", is_flag=True, help="Exit 4 when anything was queued or rejected.")
+@click.option("--model", default=None, help="Model name under models/, or a model directory.")
+@click.option("--batch-size", type=int, default=None, help="Comments per committed batch (default 32).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@common_options
+def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings) -> None:
+    """Score what is unscored, then auto-approve, queue or auto-reject pending comments by the policy.
+
+    Automatic decisions are ordinary audit-log decisions by `auto:<policy name>`, with the rule that fired;
+    they can be reviewed and undone like any other. Safe to interrupt: a re-run resumes.
+    """
+    from moderator.config import read_config_file
+    from moderator.flagging import Flagger
+    from moderator.policy import load_policy
+    from moderator.progress import Progress
+
+    try:
+        policy = load_policy(settings.policy, read_config_file(settings.config_file))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    queue = open_queue(settings)
+    progress = Progress("flagging")
+    try:
+        report = Flagger(queue, load_scorer_for(settings), policy, batch_size=settings.batch_size).run(
+            dry_run=dry_run, on_progress=progress.advance)
+    except KeyboardInterrupt:
+        progress.close()
+        notice(f"interrupted after {progress.done} comments; run again to resume")
+        sys.exit(ExitCode.INTERRUPTED)
+    progress.close()
+    data = report.as_json()
+    if as_json:
+        emit_json(data)
+    else:
+        prefix = "would be " if dry_run else ""
+        notice(f"policy {policy.name}: {data['scored']} scored; " + ", ".join(
+            f"{n} {prefix}{outcome}d" if outcome != "queue" else f"{n} {prefix}queued"
+            for outcome, n in data["outcomes"].items()))
+        for rule, n in report.rules.most_common():
+            notice(f"  {n:>6}  {rule}")
+    if fail_on_flagged and report.flagged:
+        sys.exit(ExitCode.FLAGGED)
+
+
 # -- review ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--moderator", default=None, help="Your name in the audit log (default: $USER).")

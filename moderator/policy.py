@@ -1,11 +1,25 @@
 """Policy: how scores turn into a risk order and into automatic decisions.
 
 The risk order lives here, and only here, so `moderator list`, the TUI and `moderator flag` agree on it.
+
+A policy gives each label bands: below ``approve_below`` a label is clean; at or above ``reject_at`` it is
+bad enough to reject without a human; in between a human reviews. A comment is auto-approved only when
+every label is clean, auto-rejected when any label reaches its reject band, and queued otherwise.
+"Always queue" rules (replies to a flagged comment, watched authors) turn either automatic outcome into
+review. Defaults favour review: only near-certain toxicity is rejected automatically.
 """
 
 from __future__ import annotations
 
-from moderator.records import Scores
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from moderator.records import Action, Scores
+
+NEVER = 1.01  # a band edge no calibrated score reaches
 
 
 def risk_score(scores: Scores) -> float:
@@ -15,3 +29,105 @@ def risk_score(scores: Scores) -> float:
     so the maximum (not a sum) orders the queue. Ties are broken by the store (older first).
     """
     return max([scores.toxicity, scores.off_topic, *scores.labels.values()])
+
+
+class Outcome(StrEnum):
+    APPROVE = "approve"
+    QUEUE = "queue"
+    REJECT = "reject"
+
+    @property
+    def action(self) -> Action:
+        return Action(self.value)
+
+
+@dataclass(frozen=True)
+class Band:
+    """Edges of one label's bands, in calibrated score units."""
+
+    approve_below: float = NEVER  # at or above: a human should look
+    reject_at: float = NEVER  # at or above: reject without a human
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.approve_below <= self.reject_at <= NEVER:
+            raise ValueError(f"bands need 0 <= approve_below <= reject_at <= 1 (got {self})")
+
+
+DEFAULT_BANDS: dict[str, Band] = {
+    "toxicity": Band(approve_below=0.25, reject_at=0.98),
+    "off_topic": Band(approve_below=0.5),
+    "threat": Band(approve_below=0.5, reject_at=NEVER),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str = "default"
+    bands: dict[str, Band] = field(default_factory=lambda: dict(DEFAULT_BANDS))
+    queue_replies_to_flagged: bool = True
+    queue_authors: frozenset[str] = frozenset()
+
+    def label_value(self, scores: Scores, label: str) -> float | None:
+        if label == "toxicity":
+            return scores.toxicity
+        if label == "off_topic":
+            return scores.off_topic
+        return scores.labels.get(label)
+
+    def judge(self, scores: Scores, *, author: str = "", parent_outcome: Outcome | None = None) -> tuple[Outcome, str]:
+        """The outcome for one comment and the rule that decided it (shown in the audit log)."""
+        outcome, rule = Outcome.APPROVE, "all labels below their approve band"
+        for label, band in self.bands.items():
+            value = self.label_value(scores, label)
+            if value is None:
+                continue
+            if value >= band.reject_at:
+                outcome, rule = Outcome.REJECT, f"{label} >= {band.reject_at:g}: reject"
+                break
+            if value >= band.approve_below and outcome is Outcome.APPROVE:
+                outcome, rule = Outcome.QUEUE, f"{label} in [{band.approve_below:g}, {band.reject_at:g}): review"
+        if outcome is not Outcome.QUEUE:
+            if self.queue_replies_to_flagged and parent_outcome in (Outcome.QUEUE, Outcome.REJECT):
+                return Outcome.QUEUE, "always queue: reply to a flagged comment"
+            if author and author in self.queue_authors:
+                return Outcome.QUEUE, "always queue: watched author"
+        return outcome, rule
+
+
+def policy_from_dict(data: dict[str, Any], source: str = "policy") -> Policy:
+    """Build a policy from the ``[policy]`` table; unknown keys are errors naming the file and key."""
+    known = {"name", "labels", "always_queue"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{source}: unknown key(s) in [policy]: {', '.join(sorted(unknown))}")
+    bands = dict(DEFAULT_BANDS)
+    for label, table in (data.get("labels") or {}).items():
+        extra = set(table) - {"approve_below", "reject_at"}
+        if extra:
+            raise ValueError(f"{source}: [policy.labels.{label}] unknown key(s): {', '.join(sorted(extra))}")
+        try:
+            reject_at = float(table.get("reject_at", NEVER))
+            bands[label] = Band(float(table.get("approve_below", reject_at)), reject_at)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{source}: [policy.labels.{label}]: {exc}") from exc
+    always = data.get("always_queue") or {}
+    return Policy(
+        name=str(data.get("name", "default")),
+        bands=bands,
+        queue_replies_to_flagged=bool(always.get("replies_to_flagged", True)),
+        queue_authors=frozenset(always.get("authors", [])),
+    )
+
+
+def load_policy(path: Path | None, config: dict[str, Any] | None = None) -> Policy:
+    """The policy from a TOML file's ``[policy]`` table, else from the config's, else the defaults."""
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+        return policy_from_dict(data.get("policy", data), str(path))
+    if config and "policy" in config:
+        return policy_from_dict(config["policy"], "moderator.toml")
+    return Policy()

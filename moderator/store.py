@@ -85,6 +85,14 @@ def m001_initial(db: Database) -> None:
         )
 
 
+@migrations()
+def m002_risk_order_index(db: Database) -> None:
+    """An index in exactly the queue's ORDER BY, so a page of a 100k queue needs no sort (the TUI scrolls it)."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS comments_risk_order ON comments (risk IS NULL, risk DESC, posted_at)"
+    )
+
+
 class StoreError(Exception):
     """A request the queue refuses; the message is meant for the moderator."""
 
@@ -168,7 +176,7 @@ class Queue:
 
     # -- transactions -------------------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
         """One logical change, one transaction; IMMEDIATE so concurrent writers queue instead of failing."""
         conn = self.db.conn
         if conn.in_transaction:
@@ -189,7 +197,7 @@ class Queue:
         """Store articles and comments; rows already present are left exactly as they are."""
         now = iso(self.clock())
         conn = self.db.conn
-        with self._write():
+        with self.transaction():
             before = conn.total_changes
             for article in articles:
                 self._add_article(article, now)
@@ -269,6 +277,15 @@ class Queue:
         sql = f"{self._SELECT}{where} ORDER BY {ORDER_BY} LIMIT ? OFFSET ?"
         return [self._item(row) for row in self.db.query(sql, [*params, limit, offset])]
 
+    def page(self, flt: QueueFilter | None = None, *, limit: int = 100, offset: int = 0) -> list[QueueItem]:
+        """Exactly ``items()``, but walking the risk-order index instead of sorting: a deep page of a 100k
+        queue in tens of milliseconds, the first page in one or two (the TUI's lazy list reads through this).
+        """
+        where, params = self._where(flt or QueueFilter())
+        select = self._SELECT.replace("FROM comments c ", "FROM comments c INDEXED BY comments_risk_order ", 1)
+        sql = f"{select}{where} ORDER BY {ORDER_BY} LIMIT ? OFFSET ?"
+        return [self._item(row) for row in self.db.query(sql, [*params, limit, offset])]
+
     def count(self, flt: QueueFilter | None = None) -> int:
         where, params = self._where(flt or QueueFilter())
         joins = " LEFT JOIN scores s ON s.comment_id = c.id" if "s." in where else ""
@@ -338,6 +355,11 @@ class Queue:
         ))
         return (row["c"] or 0, row["d"] or 0, row["s"] or 0, hash(row["t"]))
 
+    def claims_marker(self) -> tuple[int, str]:
+        """Changes whenever a claim is taken, renewed or dropped: lets a live view show others' locks."""
+        row = next(self.db.query("SELECT count(*) AS n, max(until) AS u FROM claims"))
+        return (int(row["n"]), row["u"] or "")
+
     # -- scoring ------------------------------------------------------------------------------------------
     def unscored(self, *, limit: int = 256, after: str = "", rescore: bool = False) -> list[tuple[Comment, Article]]:
         """Comments still to be scored (every comment with ``rescore``), with their article, in id order.
@@ -366,7 +388,7 @@ class Queue:
     def save_scores(self, scored: Sequence[tuple[str, Scores]]) -> None:
         """Store a batch of scores and the risk they imply, atomically (a killed run keeps whole batches)."""
         now = iso(self.clock())
-        with self._write():
+        with self.transaction():
             for comment_id, s in scored:
                 self.db.conn.execute(
                     "INSERT OR REPLACE INTO scores (comment_id, model_version, toxicity, off_topic, labels, "
@@ -398,7 +420,7 @@ class Queue:
             raise StoreError("use undo() to revert a decision")
         if not moderator:
             raise StoreError("a decision needs a moderator name")
-        with self._write():
+        with self.transaction():
             item = self.require(comment_id)
             if expected_status is not None and item.status != Status(expected_status):
                 last = self.last_decision(comment_id)
@@ -434,7 +456,7 @@ class Queue:
 
         Refused when a later decision on that comment exists: undo never rewinds someone else's work.
         """
-        with self._write():
+        with self.transaction():
             sql = (
                 "SELECT * FROM decisions d WHERE d.moderator = ? AND d.action NOT IN ('revert', 'note') "
                 "AND NOT EXISTS (SELECT 1 FROM decisions r WHERE r.reverts = d.id)"
@@ -503,7 +525,7 @@ class Queue:
     def claim(self, comment_id: str, moderator: str, ttl_s: int = DEFAULT_CLAIM_TTL_S) -> str | None:
         """Claim a comment for a few minutes; returns the other moderator's name if they hold it."""
         now = self.clock()
-        with self._write():
+        with self.transaction():
             rows = list(self.db.query("SELECT * FROM claims WHERE comment_id = ?", [comment_id]))
             if rows and rows[0]["moderator"] != moderator and rows[0]["until"] > iso(now):
                 return str(rows[0]["moderator"])
@@ -522,7 +544,7 @@ class Queue:
 
     def release(self, moderator: str, comment_id: str | None = None) -> None:
         """Drop the moderator's claims (one, or all of them when quitting)."""
-        with self._write():
+        with self.transaction():
             if comment_id:
                 self.db.conn.execute("DELETE FROM claims WHERE comment_id = ? AND moderator = ?", [comment_id, moderator])
             else:

@@ -1,0 +1,139 @@
+"""Auto-flagging: score what is unscored, then let the policy approve, queue or reject pending comments.
+
+Two phases, each in committed batches walking comment ids in order, so a run killed at any point (Ctrl-C or
+kill -9) resumes where it stopped and ends in the same state as an uninterrupted run: phase 1 stores scores,
+phase 2 judges pending comments from stored scores alone (a reply's parent is judged from its scores too,
+never from how far an earlier run got).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from moderator.policy import Outcome, Policy
+from moderator.records import Comment, Scores, Status
+from moderator.scoring.base import Scorer
+from moderator.scoring.batch import score_queue
+from moderator.store import Queue, StaleDecision
+
+
+@dataclass
+class FlagReport:
+    """What a run did (or, dry, would do): counts per outcome and per rule."""
+
+    policy: str
+    dry_run: bool
+    scored: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "policy": self.policy, "dry_run": self.dry_run, "scored": self.scored,
+            "outcomes": {o.value: self.outcomes.get(o.value, 0) for o in Outcome},
+            "rules": dict(self.rules.most_common()),
+        }
+
+    @property
+    def flagged(self) -> int:
+        return self.outcomes.get(Outcome.QUEUE.value, 0) + self.outcomes.get(Outcome.REJECT.value, 0)
+
+
+def _pending_batch(queue: Queue, after: str, limit: int) -> list[tuple[Comment, Scores | None]]:
+    rows = queue.db.query(
+        "SELECT c.id FROM comments c WHERE c.status = ? AND c.id > ? ORDER BY c.id LIMIT ?",
+        [Status.PENDING.value, after, limit],
+    )
+    items = [queue.require(row["id"]) for row in rows]
+    return [(item.comment, item.scores) for item in items]
+
+
+class Flagger:
+    """Applies one policy to a queue; ``scorer`` fills in missing scores first."""
+
+    def __init__(self, queue: Queue, scorer: Scorer, policy: Policy, *, batch_size: int = 64) -> None:
+        self.queue = queue
+        self.scorer = scorer
+        self.policy = policy
+        self.batch_size = batch_size
+        self._parent_outcomes: dict[str, Outcome | None] = {}
+
+    @property
+    def moderator(self) -> str:
+        return f"auto:{self.policy.name}"
+
+    def run(self, *, dry_run: bool = False, on_progress: Callable[[int], None] | None = None) -> FlagReport:
+        report = FlagReport(self.policy.name, dry_run)
+        memory_scores: dict[str, Scores] = {}
+        if dry_run:
+            memory_scores = self._score_in_memory(on_progress)
+            report.scored = len(memory_scores)
+        else:
+            report.scored = score_queue(self.queue, self.scorer, batch_size=self.batch_size,
+                                        on_batch=on_progress).scored
+        after = ""
+        while batch := _pending_batch(self.queue, after, self.batch_size):
+            after = batch[-1][0].id
+            judged = [(c, *self._judge(c, s or memory_scores.get(c.id), memory_scores)) for c, s in batch]
+            for _, outcome, rule in judged:
+                report.outcomes[outcome.value] += 1
+                report.rules[rule] += 1
+            if not dry_run:
+                self._commit(judged)
+            if on_progress:
+                on_progress(len(batch))
+        return report
+
+    def _judge(self, comment: Comment, scores: Scores | None, memory: dict[str, Scores]) -> tuple[Outcome, str]:
+        if scores is None:  # scoring skipped it (should not happen): leave it for a human
+            return Outcome.QUEUE, "always queue: no scores"
+        parent = self._parent_outcome(comment.parent_id, memory) if comment.parent_id else None
+        return self.policy.judge(scores, author=comment.author, parent_outcome=parent)
+
+    def _parent_outcome(self, parent_id: str, memory: dict[str, Scores]) -> Outcome | None:
+        """A parent counts as flagged if a human or policy flagged it, or its scores would flag it."""
+        if parent_id not in self._parent_outcomes:
+            item = self.queue.get(parent_id)
+            outcome: Outcome | None = None
+            if item is not None:
+                if item.status in (Status.FLAGGED, Status.REJECTED):
+                    outcome = Outcome.QUEUE
+                elif item.status is Status.APPROVED:
+                    outcome = Outcome.APPROVE
+                elif (scores := item.scores or memory.get(parent_id)) is not None:
+                    outcome = self.policy.judge(scores, author=item.comment.author)[0]
+            self._parent_outcomes[parent_id] = outcome
+        return self._parent_outcomes[parent_id]
+
+    def _commit(self, judged: list[tuple[Comment, Outcome, str]]) -> None:
+        """One transaction per batch: all of a batch's decisions land, or none."""
+        with self.queue.transaction():
+            for comment, outcome, rule in judged:
+                try:
+                    self.queue.decide(comment.id, outcome.action, self.moderator, rule=rule,
+                                      reason=_score_summary(self.queue, comment.id), expected_status=Status.PENDING)
+                except StaleDecision:  # a moderator got there first: theirs stands
+                    continue
+
+    def _score_in_memory(self, on_progress: Callable[[int], None] | None) -> dict[str, Scores]:
+        scores: dict[str, Scores] = {}
+        after = ""
+        while pairs := self.queue.unscored(limit=self.batch_size, after=after):
+            after = pairs[-1][0].id
+            for (comment, _), result in zip(pairs, self.scorer.score(pairs), strict=True):
+                scores[comment.id] = result
+            if on_progress:
+                on_progress(len(pairs))
+        return scores
+
+
+def _score_summary(queue: Queue, comment_id: str) -> str:
+    """The scores behind an automatic decision, for the reason column of the log."""
+    item = queue.require(comment_id)
+    if item.scores is None:
+        return "no scores"
+    s = item.scores
+    return f"toxicity={s.toxicity:.2f} off_topic={s.off_topic:.2f}" + "".join(
+        f" {label}={value:.2f}" for label, value in sorted(s.labels.items()))
