@@ -1,0 +1,135 @@
+"""The command line as a user and a script see it: exit codes, --json output, stderr notices, help."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from moderator.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "demo"
+
+
+@pytest.fixture
+def run(tmp_path: Path):
+    db = tmp_path / "queue.db"
+
+    def invoke(*args: str, expect: int = 0) -> click.testing.Result:
+        result = CliRunner().invoke(main, [*args, "--db", str(db)], catch_exceptions=False)
+        assert result.exit_code == expect, (result.output, result.stderr)
+        return result
+
+    return invoke
+
+
+def listed(run) -> list[dict]:
+    return json.loads(run("list", "--json").stdout)
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["--help"]).exit_code == 0
+    for name in main.commands:
+        result = runner.invoke(main, [name, "-h"])
+        assert result.exit_code == 0 and "Usage:" in result.output, name
+
+
+def test_ingest_then_list_json_shape(run) -> None:
+    result = run("ingest", str(DEMO / "comments.jsonl"), "--json")
+    summary = json.loads(result.stdout)
+    assert summary["files"][0]["new_comments"] == 5 and summary["rejected"] == 0
+    items = listed(run)
+    assert len(items) == 5
+    first = items[0]
+    assert {"id", "article_id", "author", "number", "posted_at", "title", "text", "status", "scores"} <= set(first)
+    assert first["status"] == "pending" and first["scores"] == {}
+    by_id = {i["id"]: i for i in items}
+    assert by_id["demo-104"]["parent_id"] == "demo-101"
+    assert by_id["demo-101"]["article_headline"] == "Förderprogramm für Wärmepumpen wird aufgestockt"
+
+
+def test_reingest_adds_nothing(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"), str(DEMO / "forum_page_tempolimit.txt"))
+    before = listed(run)
+    result = run("ingest", str(DEMO / "comments.jsonl"), str(DEMO / "forum_page_tempolimit.txt"), "--json")
+    assert all(f["new_comments"] == 0 for f in json.loads(result.stdout)["files"])
+    assert listed(run) == before
+
+
+def test_bad_records_are_reported_and_good_ones_kept(run, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"id": "1", "article_id": "a", "text": "gut"}\n{broken\n{"id": "3", "article_id": "a"}\n'
+                    '{"id": "4", "article_id": "a", "text": "auch gut"}\n', encoding="utf-8")
+    result = run("ingest", str(path), expect=1)
+    assert f"{path}:2:" in result.stderr and f"{path}:3:" in result.stderr and "text" in result.stderr
+    assert sorted(i["id"] for i in listed(run)) == ["1", "4"]
+
+
+def test_missing_file_is_a_usage_error(run, tmp_path: Path) -> None:
+    run("ingest", str(tmp_path / "nope.jsonl"), expect=2)
+
+
+def test_score_decide_undo_export_round_trip(run, tmp_path: Path) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    scored = json.loads(run("score", "--model", "lexical-fake", "--json").stdout)
+    assert scored == {"scored": 5, "model_version": "lexical-fake-1"}
+    items = listed(run)
+    risks = [i["risk"] for i in items]
+    assert risks == sorted(risks, reverse=True)
+    assert items[0]["scores"]["toxicity"] >= 0 and "off_topic" in items[0]["scores"]
+
+    decided = json.loads(run("decide", "demo-104", "reject", "--reason", "insult", "--moderator", "ana",
+                             "--json").stdout)
+    assert decided["status_after"] == "rejected" and decided["moderator"] == "ana"
+    refused = run("decide", "demo-104", "approve", "--moderator", "ben", expect=1)
+    assert "already rejected by ana" in refused.stderr
+    run("undo", "--moderator", "ana")
+    assert {i["id"]: i["status"] for i in listed(run)}["demo-104"] == "pending"
+
+    out = tmp_path / "log.csv"
+    run("export", "--format", "csv", "--output", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(r["comment_id"], r["action"], r["moderator"]) for r in rows] == [
+        ("demo-104", "reject", "ana"), ("demo-104", "revert", "ana")]
+    assert rows[0]["model_version"] == "lexical-fake-1" and rows[0]["reason"] == "insult"
+    jsonl = run("export").stdout.splitlines()
+    assert [json.loads(line)["action"] for line in jsonl] == ["reject", "revert"]
+    run("export", "--since", "yesterday", expect=2)
+
+
+def test_flag_json_and_fail_on_flagged(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    dry = json.loads(run("flag", "--model", "lexical-fake", "--dry-run", "--json").stdout)
+    assert dry["dry_run"] and sum(dry["outcomes"].values()) == 5
+    assert all(i["status"] == "pending" for i in listed(run))
+    result = run("flag", "--model", "lexical-fake", "--json", "--fail-on-flagged", expect=4)
+    report = json.loads(result.stdout)
+    assert report["outcomes"] == dry["outcomes"]
+    statuses = {i["status"] for i in listed(run)}
+    assert "pending" not in statuses
+
+
+def test_list_filters_and_table_output_escape_control_codes(run, tmp_path: Path) -> None:
+    path = tmp_path / "evil.jsonl"
+    path.write_text(json.dumps({"id": "e1", "article_id": "a", "author": "x\x1b[31m", "text": "rot \x1b[2J weg"})
+                    + "\n", encoding="utf-8")
+    run("ingest", str(path))
+    table = run("list").stdout
+    assert "\x1b" not in table and "\\x1b[2J" in table
+    assert listed(run)[0]["text"] == "rot \x1b[2J weg"  # JSON keeps the text verbatim
+    assert json.loads(run("list", "--status", "decided", "--json").stdout) == []
+
+
+def test_show_json_includes_history(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    run("note", "demo-103", "Renten-Thema, off-topic?")
+    shown = json.loads(run("show", "demo-103", "--json").stdout)
+    assert shown["history"][0]["action"] == "note" and shown["history"][0]["moderator"] == "tester"
+    run("show", "nope", expect=1)
