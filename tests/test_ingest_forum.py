@@ -126,6 +126,14 @@ def test_comment_without_body_is_rejected(tmp_path: Path) -> None:
     assert str(parsed.rejected[0]) == f"{page}:4: field 'text': comment 1 has no body"
 
 
+def test_empty_dump_is_rejected_not_an_empty_article(tmp_path: Path) -> None:
+    page = tmp_path / "empty.txt"
+    page.write_text("\n\n", encoding="utf-8")
+    parsed = read_source(page)
+    assert parsed.articles == [] and parsed.comments == []
+    assert [(r.line, r.field) for r in parsed.rejected] == [(1, "headline")]
+
+
 # -- the shared samples (../shared), skipped when absent --------------------------------------------------
 @pytest.mark.shared
 def test_shared_sample_matches_expected() -> None:

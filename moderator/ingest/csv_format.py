@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from moderator.ingest.common import MIXED, ParsedSource, decode_bytes, has_undecodable
 from moderator.ingest.fields import RecordBuilder
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 REQUIRED_COLUMNS = ("text", "article_id")
 _DELIMITERS = (",", ";", "\t")
@@ -48,7 +52,7 @@ def parse_csv(data: bytes, path: str) -> ParsedSource:
     return builder.finish()
 
 
-def _read_rows(reader: csv.Reader, names: list[str], builder: RecordBuilder, *, check_bytes: bool) -> None:
+def _read_rows(reader: Reader, names: list[str], builder: RecordBuilder, *, check_bytes: bool) -> None:
     """Feed each row to the builder with the line it starts on; a CSV syntax error ends the file."""
     end = reader.line_num
     rows = iter(reader)

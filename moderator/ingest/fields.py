@@ -35,7 +35,9 @@ def _kind(value: object) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {dict: "object", list: "array"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "object"
+    return "array" if isinstance(value, list) else type(value).__name__
 
 
 def _text(record: dict[str, Any], name: str) -> str:
@@ -90,14 +92,11 @@ class RecordBuilder:
     def add(self, record: dict[str, Any], line: int) -> None:
         """Validate one record; a good one becomes a Comment, a bad one a Rejected naming the field."""
         try:
-            comment, article = self._comment(record, line)
+            self.result.comments.append(self._comment(record, line))
         except BadField as bad:
             self.reject(line, bad.field, bad.reason)
-            return
-        self.result.comments.append(comment)
-        self._merge_article(comment.article_id, article)
 
-    def _comment(self, record: dict[str, Any], line: int) -> tuple[Comment, dict[str, str]]:
+    def _comment(self, record: dict[str, Any], line: int) -> Comment:
         text = record.get("text")
         if text is None or text == "":
             raise BadField("text", "missing")
@@ -111,24 +110,29 @@ class RecordBuilder:
         author, title, posted_at, number = _text(record, "author"), _text(record, "title"), \
             _posted_at(record), _number(record)
         cid = _ident(record, "id") or comment_id(article, number, author, posted_at, title, text)
-        comment = Comment(id=cid, article_id=article, text=text, author=author, title=title, number=number,
-                          posted_at=posted_at, parent_id=_ident(record, "parent_id") or None,
-                          source=f"{self.result.path}:{line}")
-        return comment, {attr: _text(record, name) for name, attr in _ARTICLE_FIELDS}
+        parent = _ident(record, "parent_id") or None
+        self._merge_article(article, record)
+        return Comment(id=cid, article_id=article, text=text, author=author, title=title, number=number,
+                       posted_at=posted_at, parent_id=parent, source=f"{self.result.path}:{line}")
 
-    def _merge_article(self, aid: str, fields: dict[str, str]) -> None:
-        """Per field, the first non-empty value seen for this article wins."""
+    def _merge_article(self, aid: str, record: dict[str, Any]) -> None:
+        """Per field, the first non-empty value seen for this article wins.
+
+        Fields already known are not read again (ingest speed), so their type is only checked while needed.
+        """
         known = self._articles.get(aid)
         if known is None:
-            self._articles[aid] = fields
+            self._articles[aid] = {attr: _text(record, name) for name, attr in _ARTICLE_FIELDS}
             return
-        for key, value in fields.items():
-            if value and not known[key]:
-                known[key] = value
+        for name, attr in _ARTICLE_FIELDS:
+            if not known[attr]:
+                known[attr] = _text(record, name)
 
     def finish(self) -> ParsedSource:
         """Append the merged articles (in order of first appearance) and return the result."""
         self.result.articles.extend(
-            Article(id=aid, source=self.result.path, **fields) for aid, fields in self._articles.items()
+            Article(id=aid, headline=f["headline"], kicker=f["kicker"], teaser=f["teaser"], body=f["body"],
+                    source=self.result.path)
+            for aid, f in self._articles.items()
         )
         return self.result

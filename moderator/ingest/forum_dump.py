@@ -62,8 +62,11 @@ def parse_forum(text: str, path: str) -> ParsedSource:
     lines = [line.rstrip(" \t\r") for line in text.split("\n")]
     marker = next((i for i, line in enumerate(lines) if FORUM_MARKER.match(line)), len(lines))
     kicker, headline, teaser, body = parse_article(lines[:marker])
-    aid = article_id(kicker, headline)
     result = ParsedSource(path=path, format="forum")
+    if not headline:  # an empty file or a bare thread: comments without their article cannot be judged
+        result.rejected.append(Rejected(path, 1, "headline", "no article headline before the forum"))
+        return result
+    aid = article_id(kicker, headline)
     comments = _parse_thread(lines, marker, aid, path, result.rejected)
     result.articles.append(Article(
         id=aid, headline=headline, kicker=kicker, teaser=teaser, body=body,
@@ -266,14 +269,15 @@ def _finish(draft: _Draft, aid: str, path: str, comments: list[Comment], rejecte
 
 def _link_replies(comments: list[Comment]) -> list[Comment]:
     """Drop repeats (the same comment on two pages) and point "@n" replies at comment n of the thread."""
-    seen: set[str] = set()
-    unique = [c for c in comments if not (c.id in seen or seen.add(c.id))]
+    unique: dict[str, Comment] = {}
+    for c in comments:
+        unique.setdefault(c.id, c)
     by_number: dict[int, str] = {}
-    for c in unique:
+    for c in unique.values():
         if c.number is not None:
             by_number.setdefault(c.number, c.id)
     linked = []
-    for c in unique:
+    for c in unique.values():
         target = _reply_target(c)
         parent = by_number.get(target) if target is not None and target != c.number else None
         linked.append(replace(c, parent_id=parent) if parent else c)
