@@ -410,6 +410,34 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
         sys.exit(ExitCode.FLAGGED)
 
 
+@main.command()
+@click.option("--comments", "n_comments", type=int, default=400, show_default=True,
+              help="Generated comments for the production path.")
+@click.option("--naive-comments", type=int, default=60, show_default=True,
+              help="Comments for the (slow) naive baseline.")
+@click.option("--model", default=None, help="Model name under models/, or a model directory.")
+@click.option("--batch-size", type=int, default=None, help="Comments per batch (default 32).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@common_options
+def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Settings) -> None:
+    """Scoring speed: the production path against a naive baseline measured in the same run.
+
+    Prints comments/s of both and their ratio, single-comment latency, peak memory, and the encoder's
+    achieved FLOP/s against fp32 and bf16 matmul peaks measured on this machine.
+    """
+    from moderator.bench import format_table, run_bench
+    from moderator.scoring.convert import ensure_base_model
+
+    base_dir = Path(settings.base_model) if settings.base_model else ensure_base_model()
+    notice("benchmarking (about a minute)...")
+    result = run_bench(load_scorer_for(settings), base_dir, n_comments=n_comments,
+                       naive_comments=naive_comments, batch_size=settings.batch_size)
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        click.echo(format_table(result))
+
+
 # -- review ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--moderator", default=None, help="Your name in the audit log (default: $USER).")

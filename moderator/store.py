@@ -546,6 +546,8 @@ class Queue:
         """Drop the moderator's claims (one, or all of them when quitting)."""
         with self.transaction():
             if comment_id:
-                self.db.conn.execute("DELETE FROM claims WHERE comment_id = ? AND moderator = ?", [comment_id, moderator])
+                self.db.conn.execute(
+                    "DELETE FROM claims WHERE comment_id = ? AND moderator = ?", [comment_id, moderator]
+                )
             else:
                 self.db.conn.execute("DELETE FROM claims WHERE moderator = ?", [moderator])

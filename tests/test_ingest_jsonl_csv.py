@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -94,17 +93,16 @@ def test_jsonl_huge_comment_kept_whole(tmp_path: Path) -> None:
     assert read_source(path).comments[0].text == text
 
 
-def test_jsonl_100k_lines_parse_fast(tmp_path: Path) -> None:
+def test_jsonl_100k_lines_all_parse(tmp_path: Path) -> None:
+    """Volume, not speed: the speed target lives in benchmarks/bench_ingest.py, never in a timed test."""
     record = {"article_id": "a1", "article_title": "Titel", "author": "u", "posted_at": "2021-05-12T08:30:00",
               "title": "T", "text": "Ein ganz normaler Kommentar mit Umlauten äöü. " * 3}
     lines = [json.dumps({**record, "id": f"c{i}", "number": i}, ensure_ascii=False) for i in range(100_000)]
     path = tmp_path / "many.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")
-    started = time.perf_counter()
     parsed = read_source(path)
-    elapsed = time.perf_counter() - started
-    assert len(parsed.comments) == 100_000
-    assert elapsed < 3.0, f"{elapsed:.2f} s for 100k lines"  # ~0.7 s on a quiet core; slack for shared CI
+    assert len(parsed.comments) == 100_000 and parsed.rejected == []
+    assert parsed.comments[-1].id == "c99999" and parsed.comments[-1].number == 99_999
 
 
 # -- CSV --------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from moderator.records import Action, Article, Comment, Status
-from moderator.store import QueueFilter, StaleDecision, StoreError, open_db, Queue
+from moderator.store import Queue, QueueFilter, StaleDecision, StoreError, open_db
 from tests.conftest import ARTICLE, COMMENTS
 
 

@@ -19,9 +19,7 @@ TOXIC_WORDS = frozenset(
     }
 )
 STOPWORDS = frozenset(
-    "der die das und oder aber ist sind war ein eine einer eines dem den des zu im in am an auf für mit von "
-    "nicht auch es sie er wir ihr ich du man so wie was wer wenn dann noch nur schon sich hat haben wird "
-    "werden mehr als bei aus nach über um doch mal hier da the a an and or of to in is are it this that".split()
+    ["der", "die", "das", "und", "oder", "aber", "ist", "sind", "war", "ein", "eine", "einer", "eines", "dem", "den", "des", "zu", "im", "in", "am", "an", "auf", "für", "mit", "von", "nicht", "auch", "es", "sie", "er", "wir", "ihr", "ich", "du", "man", "so", "wie", "was", "wer", "wenn", "dann", "noch", "nur", "schon", "sich", "hat", "haben", "wird", "werden", "mehr", "als", "bei", "aus", "nach", "über", "um", "doch", "mal", "hier", "da", "the", "a", "an", "and", "or", "of", "to", "in", "is", "are", "it", "this", "that"]
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

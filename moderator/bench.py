@@ -1,0 +1,211 @@
+"""`moderator bench`: scoring speed of the production path against a naive baseline, in one process.
+
+Why it exists: speed claims need a baseline measured in the same run on the same machine. The naive baseline
+is what a first implementation does: one comment at a time through a plain transformers forward pass in fp32,
+re-encoding the article for every comment. The production path is `TransformerScorer.score` on batches.
+Both see the same generated German comments of realistic length (10-400 words, many per article).
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from moderator.records import Article, Comment
+
+TOPICS = {
+    "Tempolimit": [
+        "Ein Tempolimit auf der Autobahn würde viele Unfälle verhindern.",
+        "Die Autoindustrie warnt seit Jahren vor einer Höchstgeschwindigkeit von 130.",
+        "In den Niederlanden gilt tagsüber 100 und niemand beschwert sich.",
+        "Der Bundesrat stimmt am Freitag über den Antrag der Länder ab.",
+        "Die CO2-Einsparung durch ein Tempolimit wird oft überschätzt.",
+    ],
+    "Mietpreisbremse": [
+        "Die Mietpreisbremse hat in Berlin kaum neue Wohnungen geschaffen.",
+        "Vermieter umgehen die Regeln mit möblierten Wohnungen.",
+        "Das Verfassungsgericht hat den Mietendeckel gekippt.",
+        "Ohne mehr Neubau werden die Mieten weiter steigen.",
+        "Viele Familien finden in der Innenstadt keine bezahlbare Wohnung mehr.",
+    ],
+    "Rente": [
+        "Das Rentenalter soll schrittweise auf 68 Jahre steigen.",
+        "Wer körperlich arbeitet, schafft es nicht bis 67 im Beruf.",
+        "Die Beiträge zur Rentenversicherung werden für junge Menschen zur Last.",
+        "Andere Länder koppeln das Rentenalter an die Lebenserwartung.",
+        "Eine private Vorsorge können sich Geringverdiener kaum leisten.",
+    ],
+    "Chipfabrik": [
+        "Die Subvention für die Chipfabrik kostet zehn Milliarden Euro.",
+        "Europa muss unabhängiger von Halbleitern aus Asien werden.",
+        "Die neue Fabrik soll dreitausend Arbeitsplätze schaffen.",
+        "Der Wasserverbrauch der Fabrik bereitet den Anwohnern Sorgen.",
+        "Ohne Fachkräfte wird auch die modernste Fabrik nicht laufen.",
+    ],
+}
+FILLER = [
+    "Das sehe ich ganz anders.", "Man muss das auch mal realistisch betrachten.",
+    "Im Artikel fehlt leider ein wichtiger Punkt.", "Meine Erfahrung ist eine völlig andere.",
+    "Die Politik hat hier über Jahre versagt.", "Am Ende zahlen wieder die Bürger.",
+    "Beim Fußball gestern hat der Schiedsrichter völlig versagt.", "Ihr seid doch alle ahnungslose Idioten.",
+]
+
+
+def generate_corpus(n_comments: int, *, per_article: int = 50, seed: int = 13) -> list[tuple[Comment, Article]]:
+    """Deterministic German comments of 10-400 words (median about 40), ``per_article`` per article."""
+    rng = random.Random(seed)
+    topics = list(TOPICS)
+    pairs = []
+    articles: dict[int, Article] = {}
+    for i in range(n_comments):
+        index = i // per_article
+        topic = topics[index % len(topics)]
+        if index not in articles:
+            body = " ".join(rng.choice(TOPICS[topic]) for _ in range(14))  # ~150 words: teaser and lead
+            articles[index] = Article(id=f"bench-a{index}", headline=f"{topic}: {TOPICS[topic][0]}", body=body)
+        words_wanted = min(400, max(10, int(rng.lognormvariate(3.7, 0.8))))
+        sentences: list[str] = []
+        while sum(len(s.split()) for s in sentences) < words_wanted:
+            sentences.append(rng.choice(TOPICS[topic] + FILLER))
+        text = " ".join(" ".join(sentences).split()[:words_wanted])
+        pairs.append((Comment(id=f"bench-c{i}", article_id=articles[index].id, text=text), articles[index]))
+    return pairs
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    comments: int
+    naive_cps: float
+    production_cps: float
+    ratio: float
+    p50_ms: float
+    p95_ms: float
+    peak_rss_mb: float
+    fp32_peak_gflops: float
+    bf16_peak_gflops: float
+    achieved_gflops: float
+    median_tokens: float
+    model_version: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def matmul_peak_gflops(dtype: Any, size: int = 1024, seconds: float = 1.0) -> float:
+    """Best sustained GFLOP/s of a square matmul in ``dtype`` on this CPU (the roofline to compare with)."""
+    import torch
+
+    a = torch.randn(size, size).to(dtype)
+    b = torch.randn(size, size).to(dtype)
+    torch.matmul(a, b)
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        for _ in range(4):
+            torch.matmul(a, b)
+        elapsed = time.perf_counter() - start
+        best = max(best, 4 * 2 * size**3 / elapsed / 1e9)
+    return best
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def encoder_flops_per_token(config: Any, seq_len: float) -> float:
+    """Forward FLOPs per token of a BERT encoder: dense layers plus attention at this sequence length."""
+    hidden, layers, ff = config.hidden_size, config.num_hidden_layers, config.intermediate_size
+    dense = 2 * (4 * hidden * hidden + 2 * hidden * ff)
+    attention = 2 * 2 * seq_len * hidden
+    return layers * (dense + attention)
+
+
+def naive_baseline(pairs: list[tuple[Comment, Article]], base_dir: Path) -> float:
+    """Comments/s of one-at-a-time fp32 forward passes, article re-encoded for every comment."""
+    import torch
+    from transformers import AutoTokenizer, BertModel
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    model = BertModel.from_pretrained(base_dir, local_files_only=True, dtype=torch.float32,
+                                      add_pooling_layer=False).eval()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for comment, article in pairs:
+            for text in (f"query: {comment.text}", f"passage: {article.text_for_scoring()}"):
+                batch = tokenizer(text, truncation=True, max_length=512, return_tensors="pt")
+                hidden = model(**batch).last_hidden_state
+                hidden.mean(dim=1)
+    return len(pairs) / (time.perf_counter() - start)
+
+
+def production_path(pairs: list[tuple[Comment, Article]], scorer: Any, batch_size: int) -> tuple[float, list[float]]:
+    """Comments/s of the production scorer on batches, then single-comment latencies in ms."""
+    scorer.score(pairs[:batch_size])  # warm-up: first-call allocations and caches
+    fresh = [(c, Article(id=a.id + "-p", headline=a.headline, body=a.body)) for c, a in pairs]
+    start = time.perf_counter()
+    for i in range(0, len(fresh), batch_size):
+        scorer.score(fresh[i : i + batch_size])
+    cps = len(fresh) / (time.perf_counter() - start)
+    latencies = []
+    for comment, article in pairs[:40]:
+        one = [(comment, Article(id=article.id + "-l" + comment.id, headline=article.headline, body=article.body))]
+        t0 = time.perf_counter()
+        scorer.score(one)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return cps, latencies
+
+
+def run_bench(scorer: Any, base_dir: Path, *, n_comments: int = 400, naive_comments: int = 60,
+              batch_size: int = 32) -> BenchResult:
+    """Everything in one process on the same corpus: peaks, production path, then the naive baseline."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    pairs = generate_corpus(n_comments)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    config = AutoConfig.from_pretrained(base_dir, local_files_only=True)
+    fp32_peak = matmul_peak_gflops(torch.float32)
+    bf16_peak = matmul_peak_gflops(torch.bfloat16)
+    production_cps, latencies = production_path(pairs, scorer, batch_size)
+    rss = peak_rss_mb()
+    comment_tokens = [min(len(ids), 512) for ids in tokenizer([c.text for c, _ in pairs])["input_ids"]]
+    article_text = {a.id: a.text_for_scoring() for _, a in pairs}
+    article_tokens = [min(len(ids), 512) for ids in tokenizer(list(article_text.values()))["input_ids"]]
+    tokens_per_comment = (sum(comment_tokens) + sum(article_tokens)) / len(pairs)
+    median_tokens = statistics.median(comment_tokens)
+    achieved = production_cps * tokens_per_comment * encoder_flops_per_token(config, median_tokens) / 1e9
+    naive_cps = naive_baseline(pairs[:naive_comments], base_dir)
+    latencies.sort()
+    return BenchResult(
+        comments=len(pairs), naive_cps=round(naive_cps, 2), production_cps=round(production_cps, 2),
+        ratio=round(production_cps / naive_cps, 2), p50_ms=round(statistics.median(latencies), 1),
+        p95_ms=round(latencies[int(0.95 * (len(latencies) - 1))], 1), peak_rss_mb=round(rss, 1),
+        fp32_peak_gflops=round(fp32_peak, 1), bf16_peak_gflops=round(bf16_peak, 1),
+        achieved_gflops=round(achieved, 1), median_tokens=median_tokens, model_version=scorer.model_version,
+    )
+
+
+def format_table(result: BenchResult) -> str:
+    rows = [
+        ("naive baseline (fp32, one at a time, article re-encoded)", f"{result.naive_cps:.1f} comments/s"),
+        ("production path", f"{result.production_cps:.1f} comments/s"),
+        ("ratio", f"x{result.ratio:.2f}"),
+        ("single comment latency p50 / p95", f"{result.p50_ms:.0f} / {result.p95_ms:.0f} ms"),
+        ("peak RSS (after the production path)", f"{result.peak_rss_mb:.0f} MB"),
+        ("matmul peak fp32 / bf16", f"{result.fp32_peak_gflops:.0f} / {result.bf16_peak_gflops:.0f} GFLOP/s"),
+        ("encoder achieved (production, estimated)", f"{result.achieved_gflops:.0f} GFLOP/s "
+         f"({100 * result.achieved_gflops / result.bf16_peak_gflops:.0f}% of bf16 peak)"),
+        ("comments / median comment tokens", f"{result.comments} / {result.median_tokens:.0f}"),
+        ("model", result.model_version),
+    ]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
