@@ -16,7 +16,29 @@ from pathlib import Path
 from moderator.ingest import read_source
 from moderator.store import Queue, open_db
 
-WORDS = ["Windkraft", "Genehmigung", "Kommunen", "Personal", "Naturschutz", "Strompreis", "Netzentgelte", "Energiewende", "Bürger", "Verfahren", "Klage", "Gericht", "Ausbau", "schneller", "langsamer", "teuer", "billig", "wichtig", "richtig", "falsch", "endlich"]  # noqa: SIM905
+WORDS = [
+    "Windkraft",
+    "Genehmigung",
+    "Kommunen",
+    "Personal",
+    "Naturschutz",
+    "Strompreis",
+    "Netzentgelte",
+    "Energiewende",
+    "Bürger",
+    "Verfahren",
+    "Klage",
+    "Gericht",
+    "Ausbau",
+    "schneller",
+    "langsamer",
+    "teuer",
+    "billig",
+    "wichtig",
+    "richtig",
+    "falsch",
+    "endlich",
+]  # noqa: SIM905
 
 
 def write_corpus(path: Path, n: int, seed: int = 7) -> None:
@@ -25,8 +47,11 @@ def write_corpus(path: Path, n: int, seed: int = 7) -> None:
         for i in range(n):
             article = f"art-{i % 500}"
             record = {
-                "id": f"bench-{i}", "article_id": article, "article_title": f"Artikel {article}",
-                "author": f"user{rng.randrange(5000)}", "posted_at": "2026-11-02T09:30:00",
+                "id": f"bench-{i}",
+                "article_id": article,
+                "article_title": f"Artikel {article}",
+                "author": f"user{rng.randrange(5000)}",
+                "posted_at": "2026-11-02T09:30:00",
                 "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 80))),
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
