@@ -98,7 +98,7 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, as_json: bool, settings: Se
     from moderator.ingest import read_source
 
     queue = open_queue(settings)
-    summary = []
+    summary: list[dict[str, Any]] = []
     rejected_total = 0
     for path in paths:
         try:
@@ -397,13 +397,14 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
         sys.exit(ExitCode.INTERRUPTED)
     progress.close()
     data = report.as_json()
+    outcomes: dict[str, int] = report.outcome_counts()
     if as_json:
         emit_json(data)
     else:
         prefix = "would be " if dry_run else ""
         notice(f"policy {policy.name}: {data['scored']} scored; " + ", ".join(
             f"{n} {prefix}{outcome}d" if outcome != "queue" else f"{n} {prefix}queued"
-            for outcome, n in data["outcomes"].items()))
+            for outcome, n in outcomes.items()))
         for rule, n in report.rules.most_common():
             notice(f"  {n:>6}  {rule}")
     if fail_on_flagged and report.flagged:

@@ -29,10 +29,13 @@ class FlagReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
 
+    def outcome_counts(self) -> dict[str, int]:
+        return {o.value: self.outcomes.get(o.value, 0) for o in Outcome}
+
     def as_json(self) -> dict[str, object]:
         return {
             "policy": self.policy, "dry_run": self.dry_run, "scored": self.scored,
-            "outcomes": {o.value: self.outcomes.get(o.value, 0) for o in Outcome},
+            "outcomes": self.outcome_counts(),
             "rules": dict(self.rules.most_common()),
         }
 

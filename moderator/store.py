@@ -47,37 +47,37 @@ migrations = Migrations("moderator")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {"id": str, "headline": str, "kicker": str, "teaser": str, "body": str, "comments_total": int,
          "url": str, "source": str, "ingested_at": str},
         pk="id",
     )
-    db["comments"].create(
+    db.table("comments").create(
         {"id": str, "article_id": str, "number": int, "author": str, "posted_at": str, "title": str,
          "text": str, "parent_id": str, "source": str, "ingested_at": str, "status": str, "risk": float},
         pk="id",
         not_null={"article_id", "text", "status"},
         defaults={"status": Status.PENDING.value},
     )
-    db["scores"].create(
+    db.table("scores").create(
         {"comment_id": str, "model_version": str, "toxicity": float, "off_topic": float, "labels": str,
          "toxic_words": str, "off_topic_passage": str, "passage_off_topic": float, "scored_at": str},
         pk="comment_id",
     )
-    db["decisions"].create(
+    db.table("decisions").create(
         {"id": int, "comment_id": str, "action": str, "status_before": str, "status_after": str,
          "reason": str, "rule": str, "moderator": str, "decided_at": str, "reverts": int,
          "scores": str, "model_version": str},
         pk="id",
         not_null={"comment_id", "action", "moderator", "decided_at"},
     )
-    db["claims"].create({"comment_id": str, "moderator": str, "until": str}, pk="comment_id")
-    db["comments"].create_index(["status", "risk", "posted_at"], index_name="comments_queue_order")
-    db["comments"].create_index(["article_id", "number"])
-    db["comments"].create_index(["author"])
-    db["comments"].create_index(["parent_id"])
-    db["decisions"].create_index(["comment_id"])
-    db["decisions"].create_index(["decided_at"])
+    db.table("claims").create({"comment_id": str, "moderator": str, "until": str}, pk="comment_id")
+    db.table("comments").create_index(["status", "risk", "posted_at"], index_name="comments_queue_order")
+    db.table("comments").create_index(["article_id", "number"])
+    db.table("comments").create_index(["author"])
+    db.table("comments").create_index(["parent_id"])
+    db.table("decisions").create_index(["comment_id"])
+    db.table("decisions").create_index(["decided_at"])
     for verb in ("UPDATE", "DELETE"):
         db.execute(
             f"CREATE TRIGGER decisions_append_only_{verb.lower()} BEFORE {verb} ON decisions "
