@@ -294,10 +294,14 @@ def stats(as_json: bool, settings: Settings) -> None:
 def export(fmt: str, output: Path | None, since: str | None, until: str | None, settings: Settings) -> None:
     """Export the moderation log: every decision with who, when, what, why, scores and model version."""
     from moderator.export import log_records, write_log
+    from moderator.store import StoreError, parse_moment
 
     for name, value in (("--since", since), ("--until", until)):
-        if value and not _is_iso(value):
-            raise click.BadParameter(f"{value!r} is not an ISO 8601 date or date-time", param_hint=name)
+        try:
+            if value:
+                parse_moment(value)
+        except StoreError as exc:
+            raise click.BadParameter(str(exc), param_hint=name) from exc
     queue = open_queue(settings)
     records = log_records(queue, since, until)
     if output is None:
@@ -306,16 +310,6 @@ def export(fmt: str, output: Path | None, since: str | None, until: str | None, 
         with output.open("w", encoding="utf-8", newline="") as handle:
             count = write_log(records, handle, fmt)
     notice(f"{count} decisions exported" + (f" to {output}" if output else ""))
-
-
-def _is_iso(value: str) -> bool:
-    from datetime import datetime
-
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
 
 
 # -- scoring --------------------------------------------------------------------------------------------------

@@ -109,6 +109,17 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def parse_moment(value: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO 8601 date or date-time as UTC (naive means UTC); a bare date means its start, or its end."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise StoreError(f"{value!r} is not an ISO 8601 date or date-time") from exc
+    if end_of_day and len(value) == 10:
+        moment = moment.replace(hour=23, minute=59, second=59)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def open_db(path: str | Path | None = None) -> Database:
     """Open (creating and migrating) a queue database; ``None`` opens an in-memory one for tests.
 
@@ -498,10 +509,10 @@ class Queue:
         clauses, params = [], []
         if since:
             clauses.append("decided_at >= ?")
-            params.append(since)
+            params.append(iso(parse_moment(since)))
         if until:
             clauses.append("decided_at <= ?")
-            params.append(until if "T" in until else until + "T23:59:59Z")
+            params.append(iso(parse_moment(until, end_of_day=True)))
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         for row in self.db.query(f"SELECT * FROM decisions{where} ORDER BY id", params):
             yield self._decision(row)

@@ -58,3 +58,9 @@ def test_csv_neutralises_formula_injection(queue: Queue) -> None:
     assert row["moderator"] == "'@admin"
     assert row["reason"].startswith("'-2+3")
     assert neutralise_cell("\tfoo") == "'\tfoo" and neutralise_cell(0.5) == 0.5 and neutralise_cell("ok") == "ok"
+
+
+def test_since_accepts_offsets_and_naive_times_as_utc(queue: Queue, clock) -> None:
+    queue.decide("c1", "approve", "ana")  # 2026-11-02T09:30:00Z
+    assert [r["comment_id"] for r in log_records(queue, since="2026-11-02T10:00:00+01:00")] == ["c1"]
+    assert list(log_records(queue, since="2026-11-02T09:30:01")) == []
