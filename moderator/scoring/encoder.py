@@ -1,0 +1,72 @@
+"""The BERT encoder run layer by layer, so the bottom layers can be shared and the top layers branched.
+
+The scorer runs the frozen bottom of multilingual-e5-small once per comment, then two copies of the top:
+the original (e5 embeddings, for off-topic) and the fine-tuned one (toxicity). transformers' own
+``BertLayer.forward`` signature changes between releases, so the layer maths lives here, on the layer's
+own weights, with ``scaled_dot_product_attention``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """[B, T] 1/0 mask -> [B, 1, 1, T] additive mask (0 where attended, large negative at padding)."""
+    neg = torch.finfo(dtype).min
+    return ((1.0 - attention_mask[:, None, None, :].to(dtype)) * neg).to(dtype)
+
+
+def layer_forward(layer: nn.Module, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+    """One ``BertLayer`` (post-LayerNorm) on [B, T, H] states with an additive [B, 1, 1, T] mask."""
+    att = layer.attention
+    b, t, h = x.shape
+    heads = att.self.num_attention_heads
+    hd = h // heads
+
+    def split(lin: nn.Module) -> torch.Tensor:
+        return lin(x).view(b, t, heads, hd).transpose(1, 2)
+
+    ctx = F.scaled_dot_product_attention(
+        split(att.self.query), split(att.self.key), split(att.self.value),
+        attn_mask=mask.to(x.dtype), dropout_p=dropout,
+    )
+    ctx = ctx.transpose(1, 2).reshape(b, t, h)
+    y = F.dropout(att.output.dense(ctx), dropout, layer.training)
+    x = att.output.LayerNorm(x + y)
+    mid = F.gelu(layer.intermediate.dense(x))
+    y = F.dropout(layer.output.dense(mid), dropout, layer.training)
+    return layer.output.LayerNorm(x + y)
+
+
+def run_layers(layers, x: torch.Tensor, attention_mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+    mask = additive_mask(attention_mask, x.dtype)
+    for layer in layers:
+        x = layer_forward(layer, x, mask, dropout)
+    return x
+
+
+def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    m = attention_mask.unsqueeze(-1).to(states.dtype)
+    return (states * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+def head_tail_ids(ids: list[int], max_len: int, bos: int, eos: int) -> list[int]:
+    """Content ids (no specials) cut to ``max_len`` with specials, keeping the head and the tail."""
+    room = max_len - 2
+    if len(ids) > room:
+        head = room * 2 // 3
+        ids = ids[:head] + ids[len(ids) - (room - head) :]
+    return [bos, *ids, eos]
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    n = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), n), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[i, : len(s)] = 1
+    return ids, mask

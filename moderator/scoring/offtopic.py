@@ -1,0 +1,204 @@
+"""Off-topic relative to the article: features from e5 embeddings and a small logistic head.
+
+A comment is embedded once ("query: " prefix, original e5 layers); each of its sentences is the mean of its
+own token states from that SAME pass (no re-encoding). The article is embedded as a passage ("passage: "
+kicker, headline, teaser, body) and its headline on its own. Features compare comment and sentences with
+article and headline, plus the comment's similarity to the mean article embedding of the training data
+(how generic the comment is) and its length. The same head scores each sentence, so the sentence that
+strays furthest comes with its own score.
+
+Training data: One Million Posts (omp_dev.jsonl, real off-topic labels, article titles only) plus cheap
+synthetic pairs: a comment paired with another article is off-topic. Evaluation is grouped by article.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+FEATURES = ("cos_article", "cos_body", "min_sentence_cos", "mean_sentence_cos", "log_tokens", "cos_generic")
+N_COMPONENTS = 50  # principal components of the comment embedding appended to FEATURES
+_SENT_END = re.compile(r"(?<=[.!?…])[\"'»«”“)]*\s+|\n+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences (and lines) of ``text``, whitespace trimmed, non-empty."""
+    spans, start = [], 0
+    for m in _SENT_END.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        if seg.strip():
+            lead = len(seg) - len(seg.lstrip())
+            out.append((a + lead, a + len(seg.rstrip())))
+    return out
+
+
+def span_token_rows(offsets: list[tuple[int, int]], spans: list[tuple[int, int]], first: int) -> list[list[int]]:
+    """For each char span, the rows (token positions, shifted by ``first``) of the tokens starting inside it."""
+    rows: list[list[int]] = [[] for _ in spans]
+    for i, (s, e) in enumerate(offsets):
+        if e <= s:
+            continue
+        for j, (a, b) in enumerate(spans):
+            if a <= s < b:
+                rows[j].append(first + i)
+                break
+    return rows
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def pair_features(whole: np.ndarray, body: np.ndarray, sentences: list[np.ndarray], n_tokens: int,
+                  ref: np.ndarray, generic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Similarity features of a comment, and one row per sentence scored as if it stood alone."""
+    cos = float(whole @ ref)
+    sent = [float(s @ ref) for s in sentences] or [cos]
+    row = np.array([cos, float(body @ ref), min(sent), float(np.mean(sent)), np.log1p(n_tokens),
+                    float(whole @ generic)], np.float64)
+    n_sent = np.log1p(max(n_tokens / max(len(sentences), 1), 1.0))
+    per = np.array([[c, c, c, c, n_sent, float(s @ generic)] for c, s in zip(sent, sentences, strict=False)],
+                   np.float64)
+    return row, per.reshape(-1, len(FEATURES))
+
+
+def fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, iters: int = 50):
+    """Weighted L2 logistic regression by Newton's method on standardised features."""
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    z = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+    beta = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(z @ beta)))
+        g = z.T @ (w * (p - y)) + reg * beta
+        h = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(reg) + 1e-9 * np.eye(len(beta))
+        step = np.linalg.solve(h, g)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return mean, std, beta[:-1], float(beta[-1])
+
+
+def logreg_logit(x: np.ndarray, mean, std, weights, bias) -> np.ndarray:
+    return ((np.atleast_2d(x) - np.asarray(mean)) / np.asarray(std)) @ np.asarray(weights) + bias
+
+
+def _encode_omp(records: list[dict], base_dir: Path | None, n_frozen: int):
+    """Encode OMP posts and titles with the scorer's own backbone (same code path as scoring)."""
+    from moderator.scoring.train import load_base
+    from moderator.scoring.transformer import Backbone
+
+    tok, model, _ = load_base(base_dir)
+    backbone = Backbone(tok, model, n_frozen, None)
+    encs = backbone.encode_comments([(r.get("headline") or "", r["text"]) for r in records])
+    titles = sorted({r["article_title"] for r in records})
+    return encs, dict(zip(titles, backbone.encode_passages(titles), strict=True))
+
+
+def _rows(idx, records, encs, titles, generic, proj, article_of=None) -> np.ndarray:
+    out = []
+    for i in idx:
+        e = encs[i]
+        ref = titles[article_of[i] if article_of else records[i]["article_title"]]
+        row, _ = pair_features(e.whole, e.body, e.sentences, e.n_tokens, ref, generic)
+        out.append(np.concatenate([row, proj @ e.whole]))
+    return np.array(out)
+
+
+def _fit(idx, records, encs, titles, l2: float, synth_weight: float, seed: int):
+    """Fit generic vector, PCA projection and head on the records ``idx`` (labelled + optional synthetic)."""
+    generic = unit(np.mean([titles[records[i]["article_title"]] for i in idx], axis=0))
+    whole = np.array([encs[i].whole for i in idx])
+    proj = np.linalg.svd(whole - whole.mean(0), full_matrices=False)[2][:N_COMPONENTS]
+    lab = [i for i in idx if records[i]["off_topic"] is not None]
+    x = _rows(lab, records, encs, titles, generic, proj)
+    y = np.array([float(records[i]["off_topic"]) for i in lab])
+    w = np.ones(len(lab))
+    if synth_weight > 0:  # a comment under another article is off-topic
+        rng = random.Random(seed)
+        names = sorted({records[i]["article_title"] for i in idx})
+        neg = [i for i in idx if records[i]["off_topic"] is not True]
+        other = {i: rng.choice([t for t in names if t != records[i]["article_title"]]) for i in neg}
+        x = np.vstack([x, _rows(neg, records, encs, titles, generic, proj, other)])
+        y = np.concatenate([y, np.ones(len(neg))])
+        w = np.concatenate([w, np.full(len(neg), synth_weight)])
+    return fit_logreg(x, y, w, l2), generic, proj
+
+
+def _labels(idx, records) -> np.ndarray:
+    return np.array([bool(records[i]["off_topic"]) for i in idx])
+
+
+def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
+                   folds: int = 5, seed: int = 13, test_fraction: float = 0.2, l2: float = 1000.0,
+                   synth_weight: float = 0.0, reference: str = "blend", article_max_length: int = 512) -> dict:
+    """Grouped (by article) CV on 80% of articles, one untouched test on the other 20%, then fit on all."""
+    from safetensors.numpy import save_file
+
+    from moderator.scoring import metrics
+    from moderator.scoring.train import fit_platt
+
+    t0 = time.time()
+    with (Path(data_dir) / "omp_dev.jsonl").open(encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh if line.strip()]
+    encs, titles = _encode_omp(records, base_dir, n_frozen)
+    articles = sorted({r["article_id"] for r in records})
+    random.Random(seed).shuffle(articles)
+    n_test = round(len(articles) * test_fraction)
+    test_articles, dev_articles = set(articles[:n_test]), articles[n_test:]
+    fold_of = {a: k % folds for k, a in enumerate(dev_articles)}
+    labelled = [i for i, r in enumerate(records) if r["off_topic"] is not None]
+    oof_idx, oof, fold_aucs, base_aucs = [], [], [], []
+    for k in range(folds):
+        tr = [i for i, r in enumerate(records) if fold_of.get(r["article_id"], -1) not in (-1, k)]
+        te = [i for i in labelled if fold_of.get(records[i]["article_id"]) == k]
+        head, generic, proj = _fit(tr, records, encs, titles, l2, synth_weight, seed + k)
+        xt = _rows(te, records, encs, titles, generic, proj)
+        logit = logreg_logit(xt, *head)
+        fold_aucs.append(metrics.roc_auc(_labels(te, records), logit))
+        base_aucs.append(metrics.roc_auc(_labels(te, records), -xt[:, 0]))
+        oof_idx += te
+        oof += logit.tolist()
+    y_oof = _labels(oof_idx, records)
+    platt = fit_platt(np.array(oof), y_oof)
+    cal = 1 / (1 + np.exp(-(platt[0] * np.array(oof) + platt[1])))
+    threshold = metrics.best_threshold([(y_oof, cal)])
+    dev_idx = [i for i, r in enumerate(records) if r["article_id"] not in test_articles]
+    te = [i for i in labelled if records[i]["article_id"] in test_articles]
+    head, generic, proj = _fit(dev_idx, records, encs, titles, l2, synth_weight, seed)
+    xt = _rows(te, records, encs, titles, generic, proj)
+    test_prob = 1 / (1 + np.exp(-(platt[0] * logreg_logit(xt, *head) + platt[1])))
+    test = metrics.binary_report(_labels(te, records), test_prob, threshold)
+    test["title_cosine_baseline_roc_auc"] = metrics.roc_auc(_labels(te, records), -xt[:, 0])
+    (mean, std, weights, bias), generic, proj = _fit(list(range(len(records))), records, encs, titles, l2,
+                                                     synth_weight, seed)
+    report = {
+        "features": [*FEATURES, *(f"pc{k}" for k in range(N_COMPONENTS))],
+        "mean": mean.tolist(), "std": std.tolist(), "weights": weights.tolist(), "bias": bias,
+        "platt": list(platt), "threshold": threshold, "generic": generic.tolist(), "reference": reference,
+        "article_max_length": article_max_length, "n_frozen": n_frozen, "l2": l2, "synth_weight": synth_weight,
+        "cv": {"folds": folds, "grouped_by": "article_id", "articles": len(dev_articles),
+               "fold_roc_auc": fold_aucs, "mean_roc_auc": float(np.mean(fold_aucs)),
+               "title_cosine_baseline_mean_roc_auc": float(np.mean(base_aucs)),
+               "pooled_oof": metrics.binary_report(y_oof, cal, threshold)},
+        "test": dict(test, articles=n_test),
+        "labelled": len(labelled), "seconds": round(time.time() - t0),
+    }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_file({"projection": proj.astype(np.float32)}, str(out_dir / "offtopic.safetensors"))
+    (out_dir / "offtopic.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({"cv": report["cv"]["mean_roc_auc"], "test": test["roc_auc"],
+                      "baseline_cv": report["cv"]["title_cosine_baseline_mean_roc_auc"]}))
+    return report

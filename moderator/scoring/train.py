@@ -1,0 +1,323 @@
+"""Reproduce the shipped heads from ../shared/data: fine-tuned top layers + toxicity heads, then off-topic.
+
+Toxicity: the bottom ``n_frozen`` layers of multilingual-e5-small are run ONCE over every training text
+(bf16, kept in RAM); only the top layers and a linear head over mean-pooled states are trained. Mean
+pooling + a linear head means ``logit = mean_t(w . h_t) + b``, so per-token contributions are exact.
+The toxicity logit is Platt-calibrated on the dev split and the operating threshold chosen there; the
+test split is touched once, for the report.
+
+    python -m moderator.scoring.train --out models/moderator-de-v1 --data ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from moderator.scoring import metrics
+from moderator.scoring.convert import BASE_MODEL_ID, conversion_checksum, ensure_base_model
+from moderator.scoring.data import LABELS, Example, load_toxicity
+from moderator.scoring.encoder import head_tail_ids, mean_pool, pad_batch, run_layers
+
+QUERY = "query: "
+PASSAGE = "passage: "
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def load_base(base_dir: Path | None = None, allow_download: bool = False):
+    """(tokenizer, BertModel fp32 eval) from a converted cache dir or any local checkpoint."""
+    from transformers import AutoTokenizer, BertModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the missing (unused) pooler is expected
+    base_dir = Path(base_dir) if base_dir else ensure_base_model()
+    tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=not allow_download)
+    model = BertModel.from_pretrained(base_dir, local_files_only=not allow_download, add_pooling_layer=False,
+                                      dtype=torch.float32).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return tok, model, base_dir
+
+
+def encode_ids(tok, texts: list[str], prefix: str, max_len: int) -> list[list[int]]:
+    pre = tok(prefix.strip(), add_special_tokens=False)["input_ids"]
+    body = tok(texts, add_special_tokens=False)["input_ids"]
+    return [head_tail_ids(pre + ids, max_len, tok.bos_token_id, tok.eos_token_id) for ids in body]
+
+
+@torch.inference_mode()
+def bottom_states(model, seqs: list[list[int]], n_frozen: int, pad_id: int, batch: int = 64) -> list[torch.Tensor]:
+    """Hidden states after the embeddings and the first ``n_frozen`` layers, one bf16 [T, H] per text."""
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    out: list[torch.Tensor | None] = [None] * len(seqs)
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        ids, mask = pad_batch([seqs[i] for i in idx], pad_id)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            x = model.embeddings(input_ids=ids)
+            x = run_layers(model.encoder.layer[:n_frozen], x, mask)
+        for j, i in enumerate(idx):
+            out[i] = x[j, : len(seqs[i])].to(torch.bfloat16).clone()
+        if start // batch % 20 == 0:
+            log(f"  bottom states {start + len(idx)}/{len(seqs)}")
+    return out  # type: ignore[return-value]
+
+
+class ToxicityTop(nn.Module):
+    """Fine-tuned top layers + one linear head per label over mean-pooled states."""
+
+    def __init__(self, layers: nn.ModuleList, hidden: int, labels: tuple[str, ...] = LABELS) -> None:
+        super().__init__()
+        self.layers = layers
+        self.head = nn.Linear(hidden, len(labels))
+        self.labels = labels
+
+    def states(self, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+        return run_layers(self.layers, x, mask, dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+        h = mean_pool(self.states(x, mask, dropout), mask)
+        return self.head(nn.functional.dropout(h, dropout, self.training))
+
+
+def _stack(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    n, hdim = max(s.shape[0] for s in states), states[0].shape[1]
+    x = torch.zeros(len(states), n, hdim, dtype=torch.bfloat16)
+    mask = torch.zeros(len(states), n, dtype=torch.long)
+    for i, s in enumerate(states):
+        x[i, : s.shape[0]] = s
+        mask[i, : s.shape[0]] = 1
+    return x, mask
+
+
+def _batches(lengths: list[int], batch: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed shuffled batches: sort within random chunks of 50 batches, then shuffle batches."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    out = []
+    chunk = batch * 50
+    for c in range(0, len(idx), chunk):
+        part = sorted(idx[c : c + chunk], key=lambda i: lengths[i])
+        out += [part[i : i + batch] for i in range(0, len(part), batch)]
+    rng.shuffle(out)
+    return out
+
+
+@torch.inference_mode()
+def predict_logits(top: ToxicityTop, states: list[torch.Tensor], batch: int = 128) -> np.ndarray:
+    top.eval()
+    order = sorted(range(len(states)), key=lambda i: states[i].shape[0])
+    out = np.zeros((len(states), len(top.labels)), np.float32)
+    for s in range(0, len(order), batch):
+        idx = order[s : s + batch]
+        x, mask = _stack([states[i] for i in idx])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = top(x, mask)
+        out[idx] = logits.float().numpy()
+    return out
+
+
+def fit_platt(logits: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, float]:
+    """Platt scaling p = sigmoid(a * logit + b), fitted by Newton's method on log loss."""
+    a, b = 1.0, 0.0
+    x, t = logits.astype(np.float64), y.astype(np.float64)
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-(a * x + b)))
+        g = np.array([((p - t) * x).sum(), (p - t).sum()])
+        w = p * (1 - p) + 1e-9
+        hess = np.array([[(w * x * x).sum(), (w * x).sum()], [(w * x).sum(), w.sum()]]) + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hess, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-9:
+            break
+    return float(a), float(b)
+
+
+def _label_matrix(examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor]:
+    y = torch.tensor([[e.labels.get(k, math.nan) for k in LABELS] for e in examples], dtype=torch.float32)
+    w = torch.tensor([e.weight for e in examples], dtype=torch.float32)
+    return y, w
+
+
+def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
+                   epochs: int = 4, batch: int = 32, lr: float = 1e-4, max_len: int = 128, seed: int = 13,
+                   limit: int | None = None) -> dict:
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    t0 = time.time()
+    tok, model, base_dir = load_base(base_dir)
+    train, dev, test = load_toxicity(data_dir, seed=seed)
+    if limit:
+        rng.shuffle(train)
+        train = train[:limit]
+    log(f"train {len(train)} texts; dev {[len(v) for v in dev.values()]}; test {[len(v) for v in test.values()]}")
+    pad = tok.pad_token_id
+
+    def states_of(exs: list[Example]) -> list[torch.Tensor]:
+        return bottom_states(model, encode_ids(tok, [e.text for e in exs], QUERY, max_len), n_frozen, pad)
+
+    train_states = states_of(train)
+    dev_states = {k: states_of(v) for k, v in dev.items()}
+    log(f"bottom states done in {time.time() - t0:.0f}s")
+    top = ToxicityTop(copy.deepcopy(model.encoder.layer[n_frozen:]), model.config.hidden_size)
+    for p in top.parameters():
+        p.requires_grad_(True)
+    y_all, w_all = _label_matrix(train)
+    params = [{"params": top.layers.parameters(), "lr": lr}, {"params": top.head.parameters(), "lr": lr * 10}]
+    opt = torch.optim.AdamW(params, weight_decay=0.01)
+    lengths = [s.shape[0] for s in train_states]
+    steps = epochs * math.ceil(len(train) / batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, (steps - s) / steps))
+    best, best_state, history = -1.0, None, []
+    for epoch in range(epochs):
+        top.train()
+        total, seen = 0.0, 0
+        for bi, idx in enumerate(_batches(lengths, batch, rng)):
+            x, mask = _stack([train_states[i] for i in idx])
+            y, w = y_all[idx], w_all[idx]
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits = top(x, mask, dropout=0.1).float()
+            known = ~torch.isnan(y)
+            loss_el = nn.functional.binary_cross_entropy_with_logits(
+                logits, torch.nan_to_num(y), reduction="none")
+            loss_el = loss_el * known * w[:, None]
+            loss_el[:, 0] *= 2.0  # toxicity is the headline label
+            loss = loss_el.sum() / known.sum().clamp(min=1)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            total, seen = total + float(loss) * len(idx), seen + len(idx)
+            if bi % 50 == 0:
+                log(f"  epoch {epoch} batch {bi} loss {total / seen:.4f} ({time.time() - t0:.0f}s)")
+        scores = {k: predict_logits(top, v)[:, 0] for k, v in dev_states.items()}
+        f1s = {k: metrics.macro_f1(np.array([e.labels["toxic"] for e in dev[k]]) > 0.5,
+                                   scores[k] >= metrics.best_threshold(
+                                       [(np.array([e.labels["toxic"] for e in dev[k]]) > 0.5, scores[k])]))
+               for k in dev}
+        aucs = {k: metrics.roc_auc(np.array([e.labels["toxic"] for e in dev[k]]) > 0.5, scores[k]) for k in dev}
+        dev_score = float(np.mean(list(f1s.values())))
+        history.append({"epoch": epoch, "train_loss": total / seen, "dev_macro_f1_oracle": f1s, "dev_auc": aucs})
+        log(f"epoch {epoch}: loss {total / seen:.4f} dev macro-F1 {f1s} auc {aucs}")
+        if dev_score > best:
+            best, best_state = dev_score, copy.deepcopy(top.state_dict())
+    top.load_state_dict(best_state)
+    report = calibrate_and_test(top, tok, model, dev, dev_states, test, n_frozen, max_len)
+    report.update(history=history, train_size=len(train), train_seconds=round(time.time() - t0),
+                  n_frozen=n_frozen, epochs=epochs, lr=lr, batch=batch, max_len=max_len, seed=seed,
+                  train_sources=_source_counts(train))
+    save_toxicity(out_dir, top, report, base_dir)
+    return report
+
+
+def _source_counts(exs: list[Example]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in exs:
+        out[e.source] = out.get(e.source, 0) + 1
+    return out
+
+
+def calibrate_and_test(top, tok, model, dev, dev_states, test, n_frozen: int, max_len: int) -> dict:
+    ys = {k: np.array([e.labels["toxic"] for e in v]) > 0.5 for k, v in dev.items()}
+    logits = {k: predict_logits(top, dev_states[k]) for k in dev}
+    a, b = fit_platt(np.concatenate([logits[k][:, 0] for k in dev]), np.concatenate([ys[k] for k in dev]))
+    cal = {k: 1 / (1 + np.exp(-(a * logits[k][:, 0] + b))) for k in dev}
+    threshold = metrics.best_threshold([(ys[k], cal[k]) for k in dev])
+    report: dict = {"platt": [a, b], "threshold": threshold, "dev": {}, "test": {}}
+    for k in dev:
+        report["dev"][k] = metrics.binary_report(ys[k], cal[k], threshold)
+    for k, exs in test.items():
+        seqs = encode_ids(tok, [e.text for e in exs], QUERY, max_len)
+        lg = predict_logits(top, bottom_states(model, seqs, n_frozen, tok.pad_token_id))[:, 0]
+        y = np.array([e.labels["toxic"] for e in exs]) > 0.5
+        report["test"][k] = metrics.binary_report(y, 1 / (1 + np.exp(-(a * lg + b))), threshold)
+    log(f"calibration a={a:.3f} b={b:.3f} threshold={threshold:.3f}")
+    log("test: " + json.dumps({k: {m: v[m] for m in ("macro_f1", "roc_auc")} for k, v in report["test"].items()}))
+    return report
+
+
+def save_toxicity(out_dir: Path, top: ToxicityTop, report: dict, base_dir: Path) -> None:
+    from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tensors = {f"layers.{k}": v.to(torch.float16).contiguous() for k, v in top.layers.state_dict().items()}
+    tensors.update({f"head.{k}": v.float().contiguous() for k, v in top.head.state_dict().items()})
+    save_file(tensors, str(out_dir / "toxicity.safetensors"))
+    report = dict(report, labels=list(LABELS), base_model_id=BASE_MODEL_ID,
+                  base_conversion_sha256=conversion_checksum(base_dir))
+    (out_dir / "toxicity.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
+
+
+def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, skip_toxicity: bool = False,
+               **kwargs) -> dict:
+    """Train both parts into ``out_dir`` and write its config.json; returns the combined report."""
+    from moderator.scoring import offtopic
+
+    out_dir, data_dir = Path(out_dir), Path(data_dir)
+    t0 = time.time()
+    if not skip_toxicity:
+        train_toxicity(out_dir, data_dir, base_dir, **kwargs)
+    offtopic.train_offtopic(out_dir, data_dir, base_dir, n_frozen=kwargs.get("n_frozen", 6))
+    config = write_config(out_dir)
+    log(f"done in {time.time() - t0:.0f}s -> {out_dir}")
+    return config
+
+
+def write_config(out_dir: Path, name: str | None = None) -> dict:
+    tox = json.loads((out_dir / "toxicity.json").read_text())
+    off = json.loads((out_dir / "offtopic.json").read_text())
+    name = name or out_dir.name
+    config = {
+        "name": name,
+        "model_version": f"{name}+e5s-{tox['base_conversion_sha256'][:8]}",
+        "base_model_id": tox["base_model_id"],
+        "base_conversion_sha256": tox["base_conversion_sha256"],
+        "n_frozen": tox["n_frozen"],
+        "max_length": tox["max_len"],
+        "article_max_length": off["article_max_length"],
+        "query_prefix": QUERY,
+        "passage_prefix": PASSAGE,
+        "labels": tox["labels"],
+        "toxicity": {"platt": tox["platt"], "threshold": tox["threshold"]},
+        "off_topic": {k: off[k] for k in ("features", "mean", "std", "weights", "bias", "platt", "threshold", "generic",
+                                          "reference")},
+        "bf16": True,
+    }
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return config
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("models/moderator-de-v1"))
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--base", type=Path, default=None)
+    ap.add_argument("--n-frozen", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--limit", type=int, default=None, help="train on a random subset (smoke tests)")
+    ap.add_argument("--skip-toxicity", action="store_true", help="reuse toxicity.* already in --out")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(2)
+    kw = {"n_frozen": args.n_frozen, "epochs": args.epochs, "limit": args.limit}
+    if args.skip_toxicity:
+        kw = {"n_frozen": args.n_frozen}
+    train_main(args.out, args.data, args.base, skip_toxicity=args.skip_toxicity, **kw)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""The transformer scorer: toxicity (fine-tuned top of multilingual-e5-small) and off-topic (e5 similarity).
+
+One pass per comment: embeddings and the bottom ``n_frozen`` layers are shared; the original top layers give
+e5 token states (off-topic: whole comment, its text, each sentence as a span of the same pass), the
+fine-tuned top layers give toxicity (mean-pooled linear heads, so each token's contribution is exact and
+the "words that drove the score" come for free). Articles are embedded once each and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from moderator.records import Article, Comment, Scores
+from moderator.scoring.encoder import mean_pool, pad_batch, run_layers
+from moderator.scoring.offtopic import pair_features, sentence_spans, span_token_rows, unit
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "moderator-de-v1"  # = scoring.default_model_dir()
+_WORD = re.compile(r"\w[\w'’-]*", re.UNICODE)
+
+
+@dataclass
+class Encoded:
+    """What one comment pass yields (vectors L2-normalised)."""
+
+    text: str  # title + "\n" + body, as tokenised
+    whole: np.ndarray
+    body: np.ndarray
+    sentences: list[np.ndarray]
+    sentence_spans: list[tuple[int, int]]  # char spans in ``text``
+    n_tokens: int
+    tox_logits: np.ndarray | None = None
+    token_contrib: np.ndarray | None = None  # toxicity logit contribution per token (comment tokens only)
+    token_offsets: list[tuple[int, int]] | None = None
+
+
+class Backbone:
+    """Tokeniser + base encoder (+ optional fine-tuned toxicity top); batching and truncation live here."""
+
+    def __init__(self, tok, model, n_frozen: int, tox_top=None, max_length: int = 256,
+                 article_max_length: int = 512, query_prefix: str = "query: ", bf16: bool = True) -> None:
+        self.tok, self.model, self.n_frozen, self.tox_top = tok, model, n_frozen, tox_top
+        self.max_length, self.article_max_length, self.bf16 = max_length, article_max_length, bf16
+        self.prefix_ids = tok(query_prefix.strip(), add_special_tokens=False)["input_ids"]
+        self.query_prefix = query_prefix
+
+    def _autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+
+    def _prepare(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offs = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+        room = self.max_length - 2 - len(self.prefix_ids)
+        if len(ids) > room:  # head + tail: openings and sign-offs both carry tone
+            head = room * 2 // 3
+            keep = list(range(head)) + list(range(len(ids) - (room - head), len(ids)))
+            ids, offs = [ids[i] for i in keep], [offs[i] for i in keep]
+        return [self.tok.bos_token_id, *self.prefix_ids, *ids, self.tok.eos_token_id], offs
+
+    @torch.inference_mode()
+    def encode_comments(self, items: Sequence[tuple[str, str]], batch_size: int = 32) -> list[Encoded]:
+        """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order."""
+        texts = [f"{t}\n{b}" if t else b for t, b in items]
+        body_start = [len(t) + 1 if t else 0 for t, _ in items]
+        prepared = [self._prepare(t) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(prepared[i][0]))
+        out: list[Encoded | None] = [None] * len(texts)
+        first = 1 + len(self.prefix_ids)
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            ids, mask = pad_batch([prepared[i][0] for i in idx], self.tok.pad_token_id)
+            with self._autocast():
+                x = self.model.embeddings(input_ids=ids)
+                x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
+                e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float()
+                tox = self.tox_top.states(x, mask).float() if self.tox_top is not None else None
+            pooled = mean_pool(e5, mask)
+            for j, i in enumerate(idx):
+                out[i] = self._one(texts[i], body_start[i], prepared[i], e5[j], pooled[j], mask[j], first,
+                                   None if tox is None else tox[j])
+        return out  # type: ignore[return-value]
+
+    def _one(self, text, body_start, prepared, e5, pooled, mask, first, tox) -> Encoded:
+        offs = prepared[1]
+        n = int(mask.sum())
+        spans = [(a + body_start, b + body_start) for a, b in sentence_spans(text[body_start:])]
+        rows = span_token_rows(offs, spans, first)
+        body_rows = [first + k for k, (a, _) in enumerate(offs) if a >= body_start] or list(range(n))
+        sents = [unit(e5[r].mean(0).numpy()) for r in rows if r]
+        spans = [sp for sp, r in zip(spans, rows, strict=True) if r]
+        enc = Encoded(text, unit(pooled.numpy()), unit(e5[body_rows].mean(0).numpy()), sents, spans, n,
+                      token_offsets=offs)
+        if tox is not None:
+            head = self.tox_top.head
+            h = tox[:n]
+            enc.tox_logits = head(h.mean(0)).numpy()
+            per_token = (h @ head.weight[0].float()).numpy() / n  # exact: logit = sum(per_token) + bias
+            enc.token_contrib = per_token[first : first + len(offs)]
+        return enc
+
+    @torch.inference_mode()
+    def encode_passages(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """e5 vectors ("query: " prefix, symmetric similarity) of article texts, head-truncated."""
+        seqs = []
+        for t in texts:
+            ids = self.prefix_ids + self.tok(t, add_special_tokens=False)["input_ids"]
+            seqs.append([self.tok.bos_token_id, *ids[: self.article_max_length - 2], self.tok.eos_token_id])
+        out = np.zeros((len(seqs), self.model.config.hidden_size), np.float32)
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            ids, mask = pad_batch([seqs[i] for i in idx], self.tok.pad_token_id)
+            with self._autocast():
+                x = self.model.embeddings(input_ids=ids)
+                x = run_layers(self.model.encoder.layer, x, mask).float()
+            pooled = mean_pool(x, mask).numpy()
+            for j, i in enumerate(idx):
+                out[i] = unit(pooled[j])
+        return out
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
+
+
+class TransformerScorer:
+    """Scores (comment, article) pairs with the shipped heads; deterministic for the same input."""
+
+    def __init__(self, backbone: Backbone, config: dict, projection: np.ndarray) -> None:
+        self.backbone, self.config = backbone, config
+        self.model_version: str = config["model_version"]
+        self.labels: list[str] = config["labels"]
+        ot = config["off_topic"]
+        self._ot = (np.array(ot["mean"]), np.array(ot["std"]), np.array(ot["weights"]), float(ot["bias"]))
+        self._generic = np.array(ot["generic"], np.float32)
+        self._projection = projection
+        self._articles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.batch_size = 32
+
+    @classmethod
+    def load(cls, model_dir: Path = DEFAULT_MODEL, base_dir: Path | None = None, device: str = "cpu",
+             *, allow_download: bool = False, bf16: bool | None = None) -> TransformerScorer:
+        """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``)."""
+        from safetensors.torch import load_file
+
+        from moderator.scoring.train import ToxicityTop, load_base
+
+        if device != "cpu":
+            raise ValueError("only device='cpu' is supported by this build")
+        model_dir = Path(model_dir)
+        config = json.loads((model_dir / "config.json").read_text())
+        base = base_dir or config.get("base_model") or None
+        tok, model, _ = load_base(Path(base) if base else None, allow_download=allow_download)
+        n_frozen = int(config["n_frozen"])
+        import copy
+
+        top = ToxicityTop(copy.deepcopy(model.encoder.layer[n_frozen:]), model.config.hidden_size,
+                          tuple(config["labels"]))
+        state = load_file(str(model_dir / "toxicity.safetensors"))
+        top.load_state_dict({k: v.float() for k, v in state.items()})
+        top.eval()
+        extra = load_file(str(model_dir / "offtopic.safetensors"))
+        use_bf16 = config.get("bf16", True) if bf16 is None else bf16
+        backbone = Backbone(tok, model, n_frozen, top, int(config["max_length"]),
+                            int(config["article_max_length"]), config["query_prefix"], use_bf16)
+        return cls(backbone, config, extra["projection"].float().numpy())
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Operating thresholds chosen on dev data (toxicity) and grouped CV (off-topic)."""
+        return {"toxic": float(self.config["toxicity"]["threshold"]),
+                "off_topic": float(self.config["off_topic"]["threshold"])}
+
+    # -- articles -------------------------------------------------------------------------------------
+    def _article_key(self, article: Article) -> str:
+        digest = hashlib.sha1(f"{article.headline}\0{article.text_for_scoring()}".encode()).hexdigest()[:16]
+        return f"{article.id}:{digest}"
+
+    def _reference(self, articles: Sequence[Article]) -> list[np.ndarray]:
+        """One reference vector per article: headline and whole article text, each embedded once."""
+        todo = {}
+        for a in articles:
+            key = self._article_key(a)
+            if key not in self._articles and key not in todo:
+                todo[key] = a
+        if todo:
+            keys = list(todo)
+            heads = self.backbone.encode_passages([todo[k].headline or todo[k].text_for_scoring() for k in keys])
+            bodies = self.backbone.encode_passages([todo[k].text_for_scoring() or todo[k].headline for k in keys])
+            for k, h, b in zip(keys, heads, bodies, strict=True):
+                self._articles[k] = (h, b)
+        mode = self.config["off_topic"].get("reference", "blend")
+        out = []
+        for a in articles:
+            h, b = self._articles[self._article_key(a)]
+            out.append(h if mode == "headline" else b if mode == "article" else unit(h + b))
+        return out
+
+    # -- scoring --------------------------------------------------------------------------------------
+    def _ot_logit(self, feats: np.ndarray) -> np.ndarray:
+        mean, std, w, b = self._ot
+        return ((np.atleast_2d(feats) - mean) / std) @ w + b
+
+    def _features(self, enc: Encoded, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        whole, per = pair_features(enc.whole, enc.body, enc.sentences, enc.n_tokens, ref, self._generic)
+        proj = self._projection
+        whole = np.concatenate([whole, proj @ enc.whole])
+        if len(enc.sentences):
+            per = np.hstack([per, np.stack(enc.sentences) @ proj.T])
+        return whole, per
+
+    def _toxic_words(self, enc: Encoded, scale: float) -> tuple[str, ...]:
+        contrib, offs = enc.token_contrib, enc.token_offsets
+        if contrib is None or not len(contrib):
+            return ()
+        centred = (contrib - contrib.mean()) * scale
+        words: dict[tuple[int, int], float] = {}
+        spans = [m.span() for m in _WORD.finditer(enc.text)]
+        for c, (s, _e) in zip(centred, offs, strict=False):
+            for span in spans:
+                if span[0] <= s < span[1] or (s < span[0] < _e):
+                    words[span] = words.get(span, 0.0) + float(c)
+                    break
+        ranked = sorted((v, sp) for sp, v in words.items() if v > 0.05)
+        return tuple(dict.fromkeys(enc.text[a:b] for _, (a, b) in reversed(ranked[-5:])))
+
+    @torch.inference_mode()
+    def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
+        if not pairs:
+            return []
+        encs = self.backbone.encode_comments([(c.title, c.text) for c, _ in pairs], self.batch_size)
+        refs = self._reference([a for _, a in pairs])
+        pa, pb = self.config["toxicity"]["platt"]
+        oa, ob = self.config["off_topic"]["platt"]
+        tox_threshold = self.config["toxicity"]["threshold"]
+        out = []
+        for enc, ref in zip(encs, refs, strict=True):
+            logits = enc.tox_logits
+            toxicity = _sigmoid(pa * logits[0] + pb)
+            labels = {name: round(_sigmoid(v), 4) for name, v in zip(self.labels[1:], logits[1:], strict=True)}
+            whole, per = self._features(enc, ref)
+            off = _sigmoid(oa * float(self._ot_logit(whole)[0]) + ob)
+            passage, passage_score = "", None
+            if len(per):
+                ps = 1 / (1 + np.exp(-(oa * self._ot_logit(per) + ob)))
+                k = int(np.argmax(ps))
+                a, b = enc.sentence_spans[k]
+                passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
+            words = self._toxic_words(enc, pa) if toxicity >= tox_threshold / 2 else ()
+            out.append(Scores(toxicity=round(toxicity, 4), off_topic=round(off, 4), model_version=self.model_version,
+                              labels=labels, toxic_words=words, off_topic_passage=passage,
+                              passage_off_topic=passage_score))
+        return out

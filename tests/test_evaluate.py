@@ -1,0 +1,96 @@
+"""evaluate_records and read_eval_file on a tiny file whose metrics were worked out by hand."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from moderator.records import Article, Comment, Scores
+from moderator.scoring import metrics
+from moderator.scoring.evaluate import evaluate_records, read_eval_file
+
+# text -> (toxicity, off_topic) the stub scorer returns
+SCORES = {"a": (0.9, 0.1), "b": (0.4, 0.1), "c": (0.3, 0.1), "d": (0.2, 0.1), "e": (0.1, 0.7), "f": (0.1, 0.8)}
+LINES = [
+    {"text": "a", "toxic": True},
+    {"text": "b", "toxic": False},
+    {"text": "c", "toxic": True, "off_topic": None},
+    {"text": "d", "toxic": False},
+    {"text": "e", "off_topic": True, "article_title": "Windkraft", "article_body": "Mehr Windräder"},
+    {"text": "f", "off_topic": False, "article_title": "Windkraft"},
+]
+
+
+class StubScorer:
+    model_version = "stub-1"
+    thresholds = {"toxic": 0.5, "off_topic": 0.5}
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[Comment, Article]] = []
+
+    def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
+        self.seen += list(pairs)
+        return [Scores(*SCORES[c.text], model_version=self.model_version) for c, _ in pairs]
+
+
+@pytest.fixture
+def eval_file(tmp_path):
+    path = tmp_path / "eval.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in LINES), encoding="utf-8")
+    return path
+
+
+def test_metrics_match_hand_computation(eval_file) -> None:
+    records, errors = read_eval_file(eval_file)
+    assert errors == [] and len(records) == 6
+    scorer = StubScorer()
+    result = evaluate_records(scorer, records)
+    tox = result["toxic"]
+    # positives 0.9, 0.3 vs negatives 0.4, 0.2: 3 of 4 pairs ordered right
+    assert tox["n"] == 4 and tox["roc_auc"] == pytest.approx(0.75)
+    # ranking T F T F: precision 1/1 and 2/3 at the hits
+    assert tox["average_precision"] == pytest.approx((1 + 2 / 3) / 2)
+    # at 0.5 only "a" is flagged: P 1, R 1/2, F1 2/3; negative class F1 0.8
+    assert (tox["precision"], tox["recall"]) == (pytest.approx(1.0), pytest.approx(0.5))
+    assert tox["f1"] == pytest.approx(2 / 3)
+    assert tox["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+    assert tox["threshold"] == 0.5
+    off = result["off_topic"]
+    assert off["n"] == 2 and off["roc_auc"] == pytest.approx(0.0)
+    assert off["average_precision"] == pytest.approx(0.5)
+    assert off["f1"] == pytest.approx(2 / 3) and off["macro_f1"] == pytest.approx(1 / 3)
+    # article text reaches the scorer
+    article = scorer.seen[4][1]
+    assert article.headline == "Windkraft" and article.body == "Mehr Windräder"
+
+
+def test_label_without_records_reports_zero(eval_file) -> None:
+    records, _ = read_eval_file(eval_file)
+    result = evaluate_records(StubScorer(), records[:2])
+    assert result["off_topic"]["n"] == 0
+
+
+def test_bad_lines_are_reported_with_file_and_line(tmp_path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"text": "ok", "toxic": true}\n'
+        "not json\n"
+        '{"text": "", "toxic": false}\n'
+        '{"text": "x", "toxic": "yes"}\n'
+        "\n"
+        '{"text": "no label"}\n'
+        "[1, 2]\n",
+        encoding="utf-8",
+    )
+    records, errors = read_eval_file(path)
+    assert len(records) == 1
+    assert [e.split(": ", 1)[0] for e in errors] == [f"{path}:{n}" for n in (2, 3, 4, 6, 7)]
+    assert "invalid JSON" in errors[0] and "'toxic' must be true, false or null" in errors[2]
+
+
+def test_roc_auc_ties_and_single_class() -> None:
+    assert metrics.roc_auc([True, False], [0.5, 0.5]) == pytest.approx(0.5)
+    assert metrics.roc_auc([True, True], [0.1, 0.2]) is None
+    assert metrics.best_threshold([([True, False, True], [0.9, 0.2, 0.6])]) == pytest.approx(0.6)
