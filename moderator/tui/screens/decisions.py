@@ -1,0 +1,159 @@
+"""The desk's decisions: approve, reject (with a reason), undo, notes, and bulk decisions on marked rows.
+
+Every decision is written at once through `Queue.decide` with the status the screen showed, so a comment
+decided meanwhile by someone else is refused (StaleDecision) rather than overwritten. Comments another
+moderator has open are decided only after an explicit confirmation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+
+from moderator.records import Action, QueueItem, Status
+from moderator.store import StaleDecision, StoreError
+from moderator.tui.safe_text import safe_line
+from moderator.tui.screens.dialogs import ConfirmScreen, NoteScreen, ReasonScreen
+from moderator.tui.widgets.queue_list import QueueList
+
+if TYPE_CHECKING:
+    from moderator.tui.screens.desk import DeskScreen
+
+OPEN = (Status.PENDING, Status.FLAGGED)
+VERB = {Action.APPROVE: "Approve", Action.REJECT: "Reject"}
+
+
+class DecisionsMixin:
+    """Actions mixed into `DeskScreen`; ``self`` is the desk."""
+
+    def _current(self: DeskScreen) -> QueueItem | None:
+        item = self.query_one(QueueList).current
+        if item is None:
+            self.notify("No comment selected.", severity="warning")
+        return item
+
+    async def _claim_ok(self: DeskScreen, item: QueueItem, verb: str) -> bool:
+        """True unless another moderator has the comment open and we decline to decide over them."""
+        other = self.queue.claimed_by_other(item.comment.id, self.app.moderator)
+        if not other:
+            return True
+        question = Text(f"{verb} anyway? This comment is open by ")
+        question.append_text(safe_line(other, "bold", width=40))
+        question.append(" right now.")
+        return bool(await self.app.push_screen_wait(ConfirmScreen(question, yes=verb)))
+
+    def action_approve(self: DeskScreen) -> None:
+        self._decide_one(Action.APPROVE)
+
+    def action_reject(self: DeskScreen) -> None:
+        self._decide_one(Action.REJECT)
+
+    @work(exclusive=True, group="decide")
+    async def _decide_one(self: DeskScreen, action: Action) -> None:
+        item = self._current()
+        if item is None or not await self._claim_ok(item, VERB[action]):
+            return
+        reason = ""
+        if action is Action.REJECT:
+            reason = await self.app.push_screen_wait(ReasonScreen())
+            if reason is None:
+                return
+        index = self.query_one(QueueList).cursor
+        if self._write(item, action, reason):
+            self.session_decided += 1
+            self._after_decision(index, item.comment.id)
+
+    def _write(self: DeskScreen, item: QueueItem, action: Action, reason: str) -> bool:
+        """Write one decision now; on refusal, say why and show the row as it is."""
+        try:
+            self.queue.decide(item.comment.id, action, self.app.moderator, reason=reason,
+                              expected_status=item.status)
+        except StaleDecision as exc:
+            self.notify(str(exc), title="Not saved: decided meanwhile", severity="error", timeout=8)
+            self.reload(keep_id=item.comment.id)
+            return False
+        except StoreError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", timeout=8)
+            return False
+        return True
+
+    def _after_decision(self: DeskScreen, index: int, decided_id: str) -> None:
+        """Reload and put the cursor on the next open comment at or after where the decided one was."""
+        self.reload(cursor=index)
+        ql = self.query_one(QueueList)
+        nxt = next((i for i, it in ql.cache.loaded()
+                    if i >= index and it.status in OPEN and it.comment.id != decided_id), None)
+        if nxt is not None:
+            ql.cursor = nxt
+
+    def action_undo(self: DeskScreen) -> None:
+        try:
+            decision = self.queue.undo(self.app.moderator)
+        except StoreError as exc:
+            self.notify(str(exc), title="Nothing undone", severity="warning")
+            return
+        self.session_decided = max(0, self.session_decided - 1)
+        self.reload(keep_id=decision.comment_id)
+        self.notify(f"Undone: {decision.comment_id} is {decision.status_after.value} again", timeout=3)
+
+    @work(exclusive=True, group="decide")
+    async def action_note(self: DeskScreen) -> None:
+        item = self._current()
+        if item is None:
+            return
+        text = await self.app.push_screen_wait(NoteScreen())
+        if text:
+            self.queue.note(item.comment.id, self.app.moderator, text)
+            self.reload(keep_id=item.comment.id)
+            self.notify("Note saved.", timeout=2)
+
+    def action_approve_marked(self: DeskScreen) -> None:
+        self._decide_marked(Action.APPROVE)
+
+    def action_reject_marked(self: DeskScreen) -> None:
+        self._decide_marked(Action.REJECT)
+
+    def action_clear_marks(self: DeskScreen) -> None:
+        self.query_one(QueueList).marked.clear()
+        self.query_one(QueueList).refresh()
+
+    @work(exclusive=True, group="decide")
+    async def _decide_marked(self: DeskScreen, action: Action) -> None:
+        ql = self.query_one(QueueList)
+        marked = dict(ql.marked)
+        if not marked:
+            self.notify("Nothing selected: mark comments with space first.", severity="warning")
+            return
+        reason = ""
+        if action is Action.REJECT:
+            reason = await self.app.push_screen_wait(ReasonScreen(f"Reject {len(marked)} selected: why?"))
+            if reason is None:
+                return
+        others = sum(1 for cid in marked if self.queue.claimed_by_other(cid, self.app.moderator))
+        question = f"{VERB[action]} {len(marked)} selected comment{'s' if len(marked) != 1 else ''}"
+        question += f" as “{reason}”?" if reason else "?"
+        if others:
+            question += f" ({others} of them open by another moderator.)"
+        if not await self.app.push_screen_wait(ConfirmScreen(question, yes=VERB[action])):
+            return
+        done, refused = self._write_many(marked, action, reason)
+        ql.marked.clear()
+        self.session_decided += done
+        self.reload(cursor=ql.cursor)
+        message = f"{VERB[action]}d {done}." if action is Action.APPROVE else f"Rejected {done}."
+        if refused:
+            message += f" {len(refused)} refused (decided meanwhile): {', '.join(refused[:5])}"
+        self.notify(message, severity="warning" if refused else "information", timeout=6)
+
+    def _write_many(self: DeskScreen, marked: dict[str, Status], action: Action, reason: str
+                    ) -> tuple[int, list[str]]:
+        done, refused = 0, []
+        for comment_id, shown in marked.items():
+            try:
+                self.queue.decide(comment_id, action, self.app.moderator, reason=reason, expected_status=shown)
+                done += 1
+            except StoreError:
+                refused.append(comment_id)
+        return done, refused

@@ -1,0 +1,1 @@
+"""Widgets of the moderator's desk: the lazy queue list, the detail pane and the status bar."""

@@ -1,0 +1,166 @@
+"""The queue as a lazy virtual list: a ScrollView that renders only the visible lines (Textual's Line API).
+
+A 100k-comment queue costs a few pages of rows in memory; pages are fetched by the screen (in a thread
+worker) when `PagesWanted` says so, and land through `put_page`. Row order is exactly `Queue.items` order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from moderator.records import QueueItem, Status
+from moderator.tui.data import PageCache
+from moderator.tui.widgets import rows
+
+PREFETCH_ROWS = 40
+
+
+class QueueList(ScrollView, can_focus=True):
+    """Rows of the queue around a cursor; `space` marks rows for bulk decisions."""
+
+    BINDINGS = [
+        Binding("down,j", "cursor_down", "Next", show=False, id="next"),
+        Binding("up,k", "cursor_up", "Previous", show=False, id="previous"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="page_up"),
+        Binding("home", "first", "First", show=False, id="first"),
+        Binding("end", "last", "Last", show=False, id="last"),
+        Binding("space", "toggle_mark", "Select", id="select"),
+    ]
+    COMPONENT_CLASSES = {
+        "queue-list--cursor", "queue-list--marked", "queue-list--claimed", "queue-list--pending",
+        "queue-list--flagged", "queue-list--approved", "queue-list--rejected", "queue-list--high",
+        "queue-list--low", "queue-list--dim",
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor rests on a loaded row (``item``), or on nothing (an empty listing)."""
+
+        item: QueueItem | None
+
+    @dataclass
+    class PagesWanted(Message):
+        pages: list[int]
+        generation: int
+
+    def __init__(self, me: str, now: datetime, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.me = me
+        self.now = now
+        self.cache = PageCache()
+        self.marked: dict[str, Status] = {}
+        self._announced: str | None = "\0"
+
+    # -- data in ----------------------------------------------------------------------------------------
+    def reset(self, total: int, first_pages: dict[int, list[QueueItem]], cursor: int) -> None:
+        """A fresh listing: its size, the pages already read, and where the cursor goes."""
+        self.cache.invalidate(total)
+        for page_no, items in first_pages.items():
+            self.cache.put(page_no, items, self.cache.generation)
+        self.virtual_size = Size(self.size.width, total)
+        self._announced = "\0"
+        self.cursor = max(0, min(cursor, total - 1))
+
+    def put_page(self, page_no: int, items: list[QueueItem], generation: int) -> None:
+        if self.cache.put(page_no, items, generation):
+            self.refresh()
+            self._announce()
+
+    def update_item(self, item: QueueItem) -> None:
+        if self.cache.update(item) is not None:
+            self.refresh()
+
+    @property
+    def current(self) -> QueueItem | None:
+        return self.cache.row(self.cursor) if self.cache.total else None
+
+    # -- cursor -----------------------------------------------------------------------------------------
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, self.cache.total - 1)) if self.cache.total else 0
+
+    def watch_cursor(self, value: int) -> None:
+        self.scroll_to_region(Region(0, value, 1, 1), animate=False, force=True, immediate=True)
+        self._want(value - PREFETCH_ROWS, value + self.size.height + PREFETCH_ROWS)
+        self.refresh()
+        self._announce()
+
+    def _announce(self) -> None:
+        item = self.current
+        key = item.comment.id if item else None
+        if item is None and self.cache.total:
+            return  # the row is still being fetched; announce when it lands
+        if key != self._announced:
+            self._announced = key
+            self.post_message(self.Highlighted(item))
+
+    def _want(self, first: int, last: int) -> None:
+        pages = self.cache.missing(first, last)
+        if pages:
+            self.post_message(self.PagesWanted(pages, self.cache.generation))
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        self.cursor += max(1, self.size.height - 1)
+
+    def action_page_up(self) -> None:
+        self.cursor -= max(1, self.size.height - 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = self.cache.total - 1
+
+    def action_toggle_mark(self) -> None:
+        item = self.current
+        if item is None:
+            return
+        if self.marked.pop(item.comment.id, None) is None:
+            self.marked[item.comment.id] = item.status
+        self.cursor += 1
+
+    def on_click(self, event: events.Click) -> None:
+        self.cursor = self.scroll_offset.y + event.y
+
+    # -- rendering --------------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        index = self.scroll_offset.y + y
+        base = self.rich_style
+        if index >= self.cache.total:
+            return Strip.blank(width, base)
+        item = self.cache.row(index)
+        if item is None:
+            self._want(index, index + self.size.height)
+            text = rows.placeholder(index)
+        else:
+            text = rows.row(item, width=width, now=self.now, me=self.me,
+                            marked=item.comment.id in self.marked, style=self._style)
+        if index == self.cursor:
+            text.stylize(self._style("queue-list--cursor"))
+        segments = list(text.render(self.app.console))
+        return Strip(segments).crop_extend(0, width, base).apply_style(base)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.cache.total)
