@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from textual.screen import ModalScreen
 from textual.pilot import Pilot
+from textual.screen import ModalScreen
 
 from moderator.records import Article, Comment
 from moderator.scoring.fake import FakeScorer

@@ -98,6 +98,7 @@ class DeskScreen(DecisionsMixin, Screen[None]):
     def on_mount(self) -> None:
         self.query_one(QueueList).focus()
         self.reload()
+        self._poll()  # the baseline marker, so the first change is noticed
         self.set_interval(POLL_S, self._poll)
 
     # -- loading ----------------------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+"""Pilot tests of what the desk shows: filters, search, literal data, live refresh, help, palette."""
+
+from __future__ import annotations
+
+from moderator.records import Action, Comment
+from moderator.scoring.fake import FakeScorer
+from moderator.store import Queue, QueueFilter
+from moderator.tui.app import ModeratorApp
+from moderator.tui.screens.desk import DeskScreen
+from moderator.tui.screens.help import HelpScreen
+from moderator.tui.widgets.queue_list import QueueList
+from tests.tui.conftest import settle
+from tests.tui.helpers import current_id, row_texts, shown_ids, static_text, status_text
+
+SIZE = (120, 36)
+
+
+async def test_filter_cycles_through_statuses(app: ModeratorApp, other: Queue) -> None:
+    other.decide("c1", Action.APPROVE, "bob")
+    other.decide("c5", Action.QUEUE, "policy", rule="toxicity>=0.3")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert len(shown_ids(app)) == 6 and "open" in status_text(app)
+        seen = {}
+        for name in ("pending", "flagged", "decided", "all", "open"):
+            await pilot.press("f")
+            await settle(pilot)
+            seen[name] = shown_ids(app)
+            assert f"shown: {name}" in status_text(app)
+        assert seen["flagged"] == ["c5"]
+        assert seen["decided"] == ["c1"]
+        assert "c5" not in seen["pending"] and "c1" not in seen["pending"]
+        assert seen["all"] == [i.comment.id for i in other.items(QueueFilter())]
+        assert len(seen["open"]) == 6
+
+
+async def test_label_and_article_filters(app: ModeratorApp, other: Queue) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert shown_ids(app) == [i.comment.id for i in other.items(QueueFilter(status="open", label="toxicity"))]
+        assert shown_ids(app) == ["c2"]
+        await pilot.press("l")  # off-topic >= 0.5
+        await settle(pilot)
+        assert set(shown_ids(app)) == {"c2", "c3", "c6"}
+        await pilot.press("l", "j", "j", "i")  # no label; third row's article only
+        await settle(pilot)
+        assert set(shown_ids(app)) == {"c5", "c6", "c7"}
+        assert "Bahn streicht" in status_text(app)
+        await pilot.press("i")
+        await settle(pilot)
+        assert len(shown_ids(app)) == 7
+
+
+async def test_incremental_search_and_escape(app: ModeratorApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"trott")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert shown_ids(app) == ["c7"]
+        assert "“trott”" in status_text(app)
+        await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace", *"kopf")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert set(shown_ids(app)) == {"c2", "c7"}
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(shown_ids(app)) == 7
+        assert isinstance(app.focused, QueueList)
+
+
+async def test_markup_and_escapes_in_data_show_literally(app: ModeratorApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j")
+        await settle(pilot)
+        assert current_id(app) == "c6"
+        body = static_text(app, "#comment-body")
+        assert "[bold red]PWNED[/] \\x1b[31m [link=https://evil.example]click[/link]" in body
+        assert "\x1b" not in body
+        head = static_text(app, "#comment-head")
+        assert "[red]mallory[/]" in head and "\\x1b[2Jtitle" in head and "\x1b" not in head
+        row = row_texts(app)[2]
+        assert "[red]mallory[" in row
+        # nothing was interpreted: no link, no bold red span came from the data
+        strip = app.screen.query_one(QueueList).render_line(2)
+        assert all(seg.style is None or seg.style.link is None for seg in strip)
+
+
+async def test_new_comments_appear_without_restart_keeping_cursor(app: ModeratorApp, other: Queue) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        assert current_id(app) == "c3"
+        article = other.article("a-wind")
+        new = Comment(id="c9", article_id="a-wind", number=9, author="neu", posted_at="2026-11-02T09:25:00Z",
+                      text="Ihr Idioten, dumm und hirnlos ist das alles, Trottel!")
+        other.add([], [new])
+        other.save_scores([("c9", FakeScorer().score([(new, article)])[0])])
+        desk = app.screen
+        assert isinstance(desk, DeskScreen)
+        desk._poll()
+        await settle(pilot)
+        assert "c9" in shown_ids(app)
+        assert current_id(app) == "c3"
+        assert "pending 8" in status_text(app)
+
+
+async def test_detail_shows_thread_article_and_author_history(app: ModeratorApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for _ in range(4):
+            await pilot.press("j")
+        await settle(pilot)
+        assert current_id(app) == "c7"
+        thread = static_text(app, "#comment-thread")
+        assert "In reply to" in thread and "pendler" in thread
+        assert "Author's recent comments" in static_text(app, "#author-history")
+        article = static_text(app, "#article-text")
+        assert "Bahn streicht Nachtzüge" in article and "Ab Dezember" not in article
+        await pilot.press("o")
+        await settle(pilot)
+        assert "Ab Dezember fährt kein Nachtzug mehr." in static_text(app, "#article-text")
+
+
+async def test_help_lists_every_key(app: ModeratorApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = dict((desc, key) for key, desc in app.screen.rows)
+        for desc, key in {"Approve": "a", "Reject": "r", "Undo": "u", "Note": "n", "Select": "space",
+                          "Approve sel": "A", "Reject sel": "R", "Filter": "f", "Search": "/", "Quit": "q"}.items():
+            assert key in keys[desc]
+        assert "j" in keys["Next"] and "k" in keys["Previous"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DeskScreen)
+
+
+async def test_command_palette_sets_filter(app: ModeratorApp, other: Queue) -> None:
+    other.decide("c1", Action.APPROVE, "bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Filter: decided")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown_ids(app) == ["c1"]
