@@ -89,7 +89,7 @@ async def settle(pilot: Pilot) -> None:
     """
     app = pilot.app
     for _ in range(3):
-        await pilot.pause()
+        await pilot.pause(0.1)  # the detail pane follows the cursor after a short rest
         dialog_open = isinstance(app.screen, ModalScreen)
         running = [w for w in app.workers if w.is_running and not (dialog_open and w.group == "decide")]
         if running:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 POLL_S = 2.0
 CLAIM_DELAY_S = 0.3
+DETAIL_DELAY_S = 0.05
 SEARCH_DELAY_S = 0.15
 
 
@@ -78,6 +79,7 @@ class DeskScreen(DecisionsMixin, Screen[None]):
         self.session_decided = 0
         self._marker: tuple[object, ...] | None = None
         self._claim_timer: Timer | None = None
+        self._detail_timer: Timer | None = None
         self._search_timer: Timer | None = None
 
     @property
@@ -140,12 +142,17 @@ class DeskScreen(DecisionsMixin, Screen[None]):
 
     @on(QueueList.Highlighted)
     def _highlighted(self, event: QueueList.Highlighted) -> None:
+        """Follow the cursor with the detail pane once it rests (holding `j` repaints only the list)."""
+        for timer in (self._detail_timer, self._claim_timer):
+            if timer is not None:
+                timer.stop()
         item = event.item
+        self._detail_timer = self.set_timer(DETAIL_DELAY_S, lambda: self._show_detail(item))
+
+    def _show_detail(self, item: QueueItem | None) -> None:
         detail = load_detail(self.queue, item.comment.id) if item else None
         self.query_one(CommentView).show(detail)
         self.query_one(ArticleView).show(detail)
-        if self._claim_timer is not None:
-            self._claim_timer.stop()
         if item is not None:
             self._claim_timer = self.set_timer(CLAIM_DELAY_S, lambda: self._claim(item.comment.id))
 
