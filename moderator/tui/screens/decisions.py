@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
+from textual.screen import Screen
 
 from moderator.records import Action, QueueItem, Status
 from moderator.store import StaleDecision, StoreError
@@ -19,22 +20,36 @@ from moderator.tui.screens.dialogs import ConfirmScreen, NoteScreen, ReasonScree
 from moderator.tui.widgets.queue_list import QueueList
 
 if TYPE_CHECKING:
-    from moderator.tui.screens.desk import DeskScreen
+    from moderator.store import Queue
+    from moderator.tui.app import ModeratorApp
 
 OPEN = (Status.PENDING, Status.FLAGGED)
 VERB = {Action.APPROVE: "Approve", Action.REJECT: "Reject"}
 
 
-class DecisionsMixin:
-    """Actions mixed into `DeskScreen`; ``self`` is the desk."""
+class DecisionsScreen(Screen[None]):
+    """The decision actions of `DeskScreen` (its base class), apart from what the desk shows."""
 
-    def _current(self: DeskScreen) -> QueueItem | None:
+    session_decided: int = 0
+
+    if TYPE_CHECKING:
+        app: ModeratorApp
+
+    @property
+    def queue(self) -> Queue:
+        """The app's Queue, on the UI thread's connection."""
+        return self.app.queue
+
+    def reload(self, keep_id: str | None = None, cursor: int | None = None) -> None:
+        raise NotImplementedError
+
+    def _current(self) -> QueueItem | None:
         item = self.query_one(QueueList).current
         if item is None:
             self.notify("No comment selected.", severity="warning")
         return item
 
-    async def _claim_ok(self: DeskScreen, item: QueueItem, verb: str) -> bool:
+    async def _claim_ok(self, item: QueueItem, verb: str) -> bool:
         """True unless another moderator has the comment open and we decline to decide over them."""
         other = self.queue.claimed_by_other(item.comment.id, self.app.moderator)
         if not other:
@@ -42,30 +57,31 @@ class DecisionsMixin:
         question = Text(f"{verb} anyway? This comment is open by ")
         question.append_text(safe_line(other, "bold", width=40))
         question.append(" right now.")
-        return bool(await self.app.push_screen_wait(ConfirmScreen(question, yes=verb)))
+        answer: bool = await self.app.push_screen_wait(ConfirmScreen(question, yes=verb))
+        return answer
 
-    def action_approve(self: DeskScreen) -> None:
+    def action_approve(self) -> None:
         self._decide_one(Action.APPROVE)
 
-    def action_reject(self: DeskScreen) -> None:
+    def action_reject(self) -> None:
         self._decide_one(Action.REJECT)
 
     @work(exclusive=True, group="decide")
-    async def _decide_one(self: DeskScreen, action: Action) -> None:
+    async def _decide_one(self, action: Action) -> None:
         item = self._current()
         if item is None or not await self._claim_ok(item, VERB[action]):
             return
-        reason = ""
+        reason: str | None = ""
         if action is Action.REJECT:
             reason = await self.app.push_screen_wait(ReasonScreen())
             if reason is None:
                 return
         index = self.query_one(QueueList).cursor
-        if self._write(item, action, reason):
+        if self._write(item, action, reason or ""):
             self.session_decided += 1
             self._after_decision(index, item.comment.id)
 
-    def _write(self: DeskScreen, item: QueueItem, action: Action, reason: str) -> bool:
+    def _write(self, item: QueueItem, action: Action, reason: str) -> bool:
         """Write one decision now; on refusal, say why and show the row as it is."""
         try:
             self.queue.decide(item.comment.id, action, self.app.moderator, reason=reason,
@@ -79,7 +95,7 @@ class DecisionsMixin:
             return False
         return True
 
-    def _after_decision(self: DeskScreen, index: int, decided_id: str) -> None:
+    def _after_decision(self, index: int, decided_id: str) -> None:
         """Reload and put the cursor on the next open comment at or after where the decided one was."""
         self.reload(cursor=index)
         ql = self.query_one(QueueList)
@@ -88,7 +104,7 @@ class DecisionsMixin:
         if nxt is not None:
             ql.cursor = nxt
 
-    def action_undo(self: DeskScreen) -> None:
+    def action_undo(self) -> None:
         try:
             decision = self.queue.undo(self.app.moderator)
         except StoreError as exc:
@@ -99,7 +115,7 @@ class DecisionsMixin:
         self.notify(f"Undone: {decision.comment_id} is {decision.status_after.value} again", timeout=3)
 
     @work(exclusive=True, group="decide")
-    async def action_note(self: DeskScreen) -> None:
+    async def action_note(self) -> None:
         item = self._current()
         if item is None:
             return
@@ -109,24 +125,24 @@ class DecisionsMixin:
             self.reload(keep_id=item.comment.id)
             self.notify("Note saved.", timeout=2)
 
-    def action_approve_marked(self: DeskScreen) -> None:
+    def action_approve_marked(self) -> None:
         self._decide_marked(Action.APPROVE)
 
-    def action_reject_marked(self: DeskScreen) -> None:
+    def action_reject_marked(self) -> None:
         self._decide_marked(Action.REJECT)
 
-    def action_clear_marks(self: DeskScreen) -> None:
+    def action_clear_marks(self) -> None:
         self.query_one(QueueList).marked.clear()
         self.query_one(QueueList).refresh()
 
     @work(exclusive=True, group="decide")
-    async def _decide_marked(self: DeskScreen, action: Action) -> None:
+    async def _decide_marked(self, action: Action) -> None:
         ql = self.query_one(QueueList)
         marked = dict(ql.marked)
         if not marked:
             self.notify("Nothing selected: mark comments with space first.", severity="warning")
             return
-        reason = ""
+        reason: str | None = ""
         if action is Action.REJECT:
             reason = await self.app.push_screen_wait(ReasonScreen(f"Reject {len(marked)} selected: why?"))
             if reason is None:
@@ -136,9 +152,10 @@ class DecisionsMixin:
         question += f" as “{reason}”?" if reason else "?"
         if others:
             question += f" ({others} of them open by another moderator.)"
-        if not await self.app.push_screen_wait(ConfirmScreen(question, yes=VERB[action])):
+        confirmed: bool = await self.app.push_screen_wait(ConfirmScreen(question, yes=VERB[action]))
+        if not confirmed:
             return
-        done, refused = self._write_many(marked, action, reason)
+        done, refused = self._write_many(marked, action, reason or "")
         ql.marked.clear()
         self.session_decided += done
         self.reload(cursor=ql.cursor)
@@ -147,7 +164,7 @@ class DecisionsMixin:
             message += f" {len(refused)} refused (decided meanwhile): {', '.join(refused[:5])}"
         self.notify(message, severity="warning" if refused else "information", timeout=6)
 
-    def _write_many(self: DeskScreen, marked: dict[str, Status], action: Action, reason: str
+    def _write_many(self, marked: dict[str, Status], action: Action, reason: str
                     ) -> tuple[int, list[str]]:
         done, refused = 0, []
         for comment_id, shown in marked.items():

@@ -1,6 +1,6 @@
 """The desk: queue list, detail panes and status bar, with loading, filters, search and live refresh.
 
-Decisions (approve, reject, undo, notes, bulk) live in `DecisionsMixin`; this module is about what is shown.
+Decisions (approve, reject, undo, notes, bulk) live in its base, `DecisionsScreen`; this module is about what is shown.
 Reads for the visible page and the selected comment are a few milliseconds on the app's own connection;
 deep pages, polling and claims run in thread workers, each with its own connection.
 """
@@ -8,30 +8,27 @@ deep pages, polling and claims run in thread workers, each with its own connecti
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from moderator.records import QueueItem
+from moderator.store import QueueFilter
 from moderator.tui.commands import DeskCommands
 from moderator.tui.data import PAGE_SIZE, Filters, fetch_page, load_detail
-from moderator.tui.screens.decisions import DecisionsMixin
+from moderator.tui.screens.decisions import DecisionsScreen
 from moderator.tui.screens.help import HelpScreen, help_rows
 from moderator.tui.widgets.detail import ArticleView, CommentView
 from moderator.tui.widgets.queue_list import QueueList
 from moderator.tui.widgets.rows import header
 from moderator.tui.widgets.status_bar import StatusBar
-
-if TYPE_CHECKING:
-    from moderator.tui.app import ModeratorApp
 
 POLL_S = 2.0
 CLAIM_DELAY_S = 0.3
@@ -40,11 +37,11 @@ SEARCH_DELAY_S = 0.15
 
 
 class QueueHeader(Static):
-    def render(self):  # noqa: ANN201 - a Rich Text
+    def render(self) -> Text:
         return header(self.size.width)
 
 
-class DeskScreen(DecisionsMixin, Screen[None]):
+class DeskScreen(DecisionsScreen):
     """The main screen; every key is a `Binding` with an id, so users can remap it."""
 
     BINDINGS = [
@@ -71,8 +68,6 @@ class DeskScreen(DecisionsMixin, Screen[None]):
 
         marker: tuple[object, ...]
 
-    app: ModeratorApp
-
     def __init__(self) -> None:
         super().__init__()
         self.filters = Filters()
@@ -81,10 +76,6 @@ class DeskScreen(DecisionsMixin, Screen[None]):
         self._claim_timer: Timer | None = None
         self._detail_timer: Timer | None = None
         self._search_timer: Timer | None = None
-
-    @property
-    def queue(self):  # noqa: ANN201 - the app's Queue (main thread)
-        return self.app.queue
 
     def compose(self) -> ComposeResult:
         now = self.app.now()
@@ -131,7 +122,7 @@ class DeskScreen(DecisionsMixin, Screen[None]):
         self._fetch_pages(event.pages, event.generation, self.filters.query())
 
     @work(thread=True, group="pages")
-    def _fetch_pages(self, pages: list[int], generation: int, flt) -> None:  # noqa: ANN001
+    def _fetch_pages(self, pages: list[int], generation: int, flt: QueueFilter) -> None:
         worker = get_current_worker()
         with self.app.worker_queue() as queue:
             for page_no in pages:

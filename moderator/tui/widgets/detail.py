@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -107,7 +108,7 @@ class CommentView(VerticalScroll):
                 thread.append("\n")
         return thread
 
-    def _style(self, name: str):  # noqa: ANN202 - a Rich Style
+    def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"comment-view--{name}", partial=True)
 
 
