@@ -70,7 +70,7 @@ class QueueList(ScrollView, can_focus=True):
         self.cache.invalidate(total)
         for page_no, items in first_pages.items():
             self.cache.put(page_no, items, self.cache.generation)
-        self.virtual_size = Size(self.size.width, total)
+        self.virtual_size = Size(self.row_width, total)
         self._announced = "\0"
         self.cursor = max(0, min(cursor, total - 1))
 
@@ -141,8 +141,13 @@ class QueueList(ScrollView, can_focus=True):
         self.cursor = self.scroll_offset.y + event.y
 
     # -- rendering --------------------------------------------------------------------------------------
+    @property
+    def row_width(self) -> int:
+        """Cells a row may use: the widget less its scrollbar gutter."""
+        return self.scrollable_content_region.width
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.row_width
         index = self.scroll_offset.y + y
         base = self.rich_style
         if index >= self.cache.total:
@@ -163,4 +168,4 @@ class QueueList(ScrollView, can_focus=True):
         return self.get_component_rich_style(name, partial=True)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.cache.total)
+        self.virtual_size = Size(self.row_width, self.cache.total)

@@ -37,7 +37,7 @@ def bar(score: float) -> str:
 
 
 def age(posted_at: str, now: datetime) -> str:
-    """Compact age of a comment (``45m``, ``3h``, ``12d``), from the injected clock; blank if unknown."""
+    """Compact age of a comment (``45m``, ``3h``, ``12d``, ``20w``, ``3y``) from the injected clock."""
     if not posted_at:
         return ""
     try:
@@ -47,9 +47,9 @@ def age(posted_at: str, now: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     seconds = max(0, int((now - moment).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
+    for unit, size in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and (unit != "w" or seconds >= 100 * 86400):
+            return f"{seconds // size}{unit}"  # at most 99d, then weeks, then years: it fits 4 cells
     return "now"
 
 
