@@ -153,3 +153,18 @@ async def test_command_palette_sets_filter(app: ModeratorApp, other: Queue) -> N
         await pilot.press("enter")
         await settle(pilot)
         assert shown_ids(app) == ["c1"]
+
+
+async def test_refresh_on_same_comment_updates_detail_without_reselecting(app: ModeratorApp, other: Queue) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        desk = app.screen
+        assert isinstance(desk, DeskScreen)
+        shown: list[object] = []
+        desk._show_detail = shown.append  # type: ignore[method-assign]
+        other.note("c2", "bob", "looks like a repeat offender")
+        desk._poll()
+        await settle(pilot)
+        assert shown == []  # the cursor did not move: no re-selection, no new claim, no scroll reset
+        assert "looks like a repeat offender" in static_text(app, "#comment-thread")
+        assert current_id(app) == "c2"

@@ -8,6 +8,7 @@ deep pages, polling and claims run in thread workers, each with its own connecti
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from rich.text import Text
 from textual import on, work
@@ -20,7 +21,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from moderator.records import QueueItem
-from moderator.store import QueueFilter
+from moderator.store import DEFAULT_CLAIM_TTL_S, QueueFilter
 from moderator.tui.commands import DeskCommands
 from moderator.tui.data import PAGE_SIZE, Filters, fetch_page, load_detail
 from moderator.tui.screens.decisions import DecisionsScreen
@@ -75,6 +76,7 @@ class DeskScreen(DecisionsScreen):
         self._marker: tuple[object, ...] | None = None
         self._claim_timer: Timer | None = None
         self._detail_timer: Timer | None = None
+        self._claimed: tuple[str, datetime] = ("", datetime.min)
         self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -98,6 +100,7 @@ class DeskScreen(DecisionsScreen):
     def reload(self, keep_id: str | None = None, cursor: int | None = None) -> None:
         """Re-read the listing around the cursor, keeping it on ``keep_id`` when that row is still near."""
         ql = self.query_one(QueueList)
+        before = ql.current.comment.id if ql.current else None
         flt = self.filters.query()
         total = self.queue.count(flt)
         index = ql.cursor if cursor is None else cursor
@@ -109,6 +112,9 @@ class DeskScreen(DecisionsScreen):
                     index = page_no * PAGE_SIZE + offset
         ql.reset(total, pages, index)
         self.refresh_status(total)
+        current = ql.current
+        if current is not None and current.comment.id == before:
+            self._refresh_detail(current)  # same comment, maybe new facts (status, replies, claim)
 
     def refresh_status(self, shown: int | None = None) -> None:
         ql = self.query_one(QueueList)
@@ -140,6 +146,11 @@ class DeskScreen(DecisionsScreen):
         item = event.item
         self._detail_timer = self.set_timer(DETAIL_DELAY_S, lambda: self._show_detail(item))
 
+    def _refresh_detail(self, item: QueueItem) -> None:
+        detail = load_detail(self.queue, item.comment.id)
+        self.query_one(CommentView).show(detail, keep_scroll=True)
+        self.query_one(ArticleView).show(detail)
+
     def _show_detail(self, item: QueueItem | None) -> None:
         detail = load_detail(self.queue, item.comment.id) if item else None
         self.query_one(CommentView).show(detail)
@@ -150,6 +161,7 @@ class DeskScreen(DecisionsScreen):
     @work(thread=True, exclusive=True, group="claim")
     def _claim(self, comment_id: str) -> None:
         """Hold the selected comment for a few minutes; say so if another moderator holds it."""
+        self._claimed = (comment_id, self.app.now())
         with self.app.worker_queue() as queue:
             queue.release(self.app.moderator)
             other = queue.claim(comment_id, self.app.moderator)
@@ -161,11 +173,15 @@ class DeskScreen(DecisionsScreen):
         self.query_one(QueueList).update_item(item)
         current = self.query_one(QueueList).current
         if current is not None and current.comment.id == item.comment.id:
-            self.query_one(CommentView).show(load_detail(self.queue, item.comment.id), item.claimed_by)
+            detail = load_detail(self.queue, item.comment.id)
+            self.query_one(CommentView).show(detail, item.claimed_by, keep_scroll=True)
 
     # -- live refresh -----------------------------------------------------------------------------------
     def _poll(self) -> None:
         self._check_changes(self._marker)
+        comment_id, since = self._claimed
+        if comment_id and (self.app.now() - since).total_seconds() > DEFAULT_CLAIM_TTL_S / 2:
+            self._claim(comment_id)  # still reading it: renew before the claim runs out
 
     @work(thread=True, exclusive=True, group="poll")
     def _check_changes(self, seen: tuple[object, ...] | None) -> None:

@@ -47,14 +47,15 @@ class CommentView(VerticalScroll):
         yield Static(id="comment-body")
         yield Static(id="comment-thread")
 
-    def show(self, detail: CommentDetail | None, claimed_by: str = "") -> None:
+    def show(self, detail: CommentDetail | None, claimed_by: str = "", *, keep_scroll: bool = False) -> None:
         head, body, thread = Text("Nothing to review here."), Text(), Text()
         if detail is not None:
             head, body, thread = self._head(detail, claimed_by), self._body(detail), self._thread(detail)
         self.query_one("#comment-head", Static).update(head)
         self.query_one("#comment-body", Static).update(body)
         self.query_one("#comment-thread", Static).update(thread)
-        self.scroll_home(animate=False)
+        if not keep_scroll:
+            self.scroll_home(animate=False)
 
     def _head(self, detail: CommentDetail, claimed_by: str) -> Text:
         item, c = detail.item, detail.item.comment

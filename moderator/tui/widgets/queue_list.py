@@ -66,12 +66,14 @@ class QueueList(ScrollView, can_focus=True):
 
     # -- data in ----------------------------------------------------------------------------------------
     def reset(self, total: int, first_pages: dict[int, list[QueueItem]], cursor: int) -> None:
-        """A fresh listing: its size, the pages already read, and where the cursor goes."""
+        """A fresh listing: its size, the pages already read, and where the cursor goes.
+
+        `Highlighted` is posted only if the cursor now rests on another comment than before.
+        """
         self.cache.invalidate(total)
         for page_no, items in first_pages.items():
             self.cache.put(page_no, items, self.cache.generation)
         self.virtual_size = Size(self.row_width, total)
-        self._announced = "\0"
         self.cursor = max(0, min(cursor, total - 1))
 
     def put_page(self, page_no: int, items: list[QueueItem], generation: int) -> None:
