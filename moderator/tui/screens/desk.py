@@ -80,13 +80,13 @@ class DeskScreen(DecisionsScreen):
         self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        now = self.app.now()
+        clock = self.app.clock
         yield Input(placeholder="search text, author or title; Enter keeps it, Esc clears", id="search")
         yield QueueHeader(id="queue-header")
-        yield QueueList(self.app.moderator, now, id="queue")
+        yield QueueList(self.app.moderator, clock, id="queue")
         with Horizontal(id="details"):
-            yield CommentView(self.app.moderator, now, id="comment")
-            yield ArticleView(now, id="article")
+            yield CommentView(self.app.moderator, clock, id="comment")
+            yield ArticleView(clock, id="article")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -179,6 +179,7 @@ class DeskScreen(DecisionsScreen):
     # -- live refresh -----------------------------------------------------------------------------------
     def _poll(self) -> None:
         self._check_changes(self._marker)
+        self.query_one(QueueList).refresh()  # ages tick (painted rows are cached per minute)
         comment_id, since = self._claimed
         if comment_id and (self.app.now() - since).total_seconds() > DEFAULT_CLAIM_TTL_S / 2:
             self._claim(comment_id)  # still reading it: renew before the claim runs out

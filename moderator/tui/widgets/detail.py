@@ -5,6 +5,7 @@ All data goes through `safe_text`; highlight styles are component classes, so th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rich.style import Style
@@ -37,10 +38,15 @@ class CommentView(VerticalScroll):
 
     COMPONENT_CLASSES = {"comment-view--toxic", "comment-view--passage", "comment-view--claimed"}
 
-    def __init__(self, me: str, now: datetime, *, id: str | None = None) -> None:
+    def __init__(self, me: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.me = me
-        self.now = now
+        self.clock = clock
+
+    @property
+    def now(self) -> datetime:
+        """The app's clock (injected, so tests and screenshots show stable ages)."""
+        return self.clock()
 
     def compose(self) -> ComposeResult:
         yield Static(id="comment-head")
@@ -118,10 +124,15 @@ class ArticleView(VerticalScroll):
 
     show_body: reactive[bool] = reactive(False)
 
-    def __init__(self, now: datetime, *, id: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.now = now
+        self.clock = clock
         self._detail: CommentDetail | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The app's clock (injected, so tests and screenshots show stable ages)."""
+        return self.clock()
 
     def compose(self) -> ComposeResult:
         yield Static(id="article-text")

@@ -6,6 +6,7 @@ worker) when `PagesWanted` says so, and land through `put_page`. Row order is ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,13 +57,20 @@ class QueueList(ScrollView, can_focus=True):
         pages: list[int]
         generation: int
 
-    def __init__(self, me: str, now: datetime, *, id: str | None = None) -> None:
+    def __init__(self, me: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.me = me
-        self.now = now
+        self.clock = clock
         self.cache = PageCache()
         self.marked: dict[str, Status] = {}
         self._announced: str | None = "\0"
+        self._strips: dict[tuple[object, ...], Strip] = {}  # painted rows, keyed by all they depend on
+        self._serial = 0  # bumped when a loaded row changes in place
+
+    @property
+    def now(self) -> datetime:
+        """The app's clock (injected, so tests and screenshots show stable ages)."""
+        return self.clock()
 
     # -- data in ----------------------------------------------------------------------------------------
     def reset(self, total: int, first_pages: dict[int, list[QueueItem]], cursor: int) -> None:
@@ -78,11 +86,13 @@ class QueueList(ScrollView, can_focus=True):
 
     def put_page(self, page_no: int, items: list[QueueItem], generation: int) -> None:
         if self.cache.put(page_no, items, generation):
+            self._serial += 1
             self.refresh()
             self._announce()
 
     def update_item(self, item: QueueItem) -> None:
         if self.cache.update(item) is not None:
+            self._serial += 1
             self.refresh()
 
     @property
@@ -155,16 +165,29 @@ class QueueList(ScrollView, can_focus=True):
         if index >= self.cache.total:
             return Strip.blank(width, base)
         item = self.cache.row(index)
+        now = self.now
+        key = (index, self.cache.generation, self._serial, index == self.cursor, width, self.has_focus,
+               item is not None and item.comment.id in self.marked, int(now.timestamp()) // 60)
+        if item is not None and key in self._strips:
+            return self._strips[key]
         if item is None:
             self._want(index, index + self.size.height)
             text = rows.placeholder(index)
         else:
-            text = rows.row(item, width=width, now=self.now, me=self.me,
+            text = rows.row(item, width=width, now=now, me=self.me,
                             marked=item.comment.id in self.marked, style=self._style)
         if index == self.cursor:
             text.stylize(self._style("queue-list--cursor"))
-        segments = list(text.render(self.app.console))
-        return Strip(segments).crop_extend(0, width, base).apply_style(base)
+        strip = Strip(list(text.render(self.app.console))).crop_extend(0, width, base).apply_style(base)
+        if item is not None:
+            if len(self._strips) > 4 * PREFETCH_ROWS:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # the theme changed: painted rows are stale
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
