@@ -10,7 +10,7 @@ from moderator.tui.screens.desk import DeskScreen
 from moderator.tui.screens.help import HelpScreen
 from moderator.tui.widgets.queue_list import QueueList
 from tests.tui.conftest import settle
-from tests.tui.helpers import current_id, row_texts, shown_ids, static_text, status_text
+from tests.tui.helpers import current_id, row_texts, shown_ids, static_text, status_text, toasts
 
 SIZE = (120, 36)
 
@@ -168,3 +168,14 @@ async def test_refresh_on_same_comment_updates_detail_without_reselecting(app: M
         assert shown == []  # the cursor did not move: no re-selection, no new claim, no scroll reset
         assert "looks like a repeat offender" in static_text(app, "#comment-thread")
         assert current_id(app) == "c2"
+
+
+async def test_search_text_with_markup_is_shown_literally(app: ModeratorApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"[red]mall")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert shown_ids(app) == ["c6"]  # the author is literally "[red]mallory[/]"
+        assert "“[red]mall”" in status_text(app)
+        assert any("[red]mall" in message for message in toasts(app))

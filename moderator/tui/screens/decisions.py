@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from moderator.records import Action, QueueItem, Status
 from moderator.store import StaleDecision, StoreError
+from moderator.textsafe import one_line
 from moderator.tui.safe_text import safe_line
 from moderator.tui.screens.dialogs import ConfirmScreen, NoteScreen, ReasonScreen
 from moderator.tui.widgets.queue_list import QueueList
@@ -43,10 +45,15 @@ class DecisionsScreen(Screen[None]):
     def reload(self, keep_id: str | None = None, cursor: int | None = None) -> None:
         raise NotImplementedError
 
+    def say(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+            timeout: float | None = None) -> None:
+        """A toast whose text may hold data (ids, names, a search): shown literally, never as markup."""
+        self.notify(one_line(message, 400), title=title, severity=severity, timeout=timeout, markup=False)
+
     def _current(self) -> QueueItem | None:
         item = self.query_one(QueueList).current
         if item is None:
-            self.notify("No comment selected.", severity="warning")
+            self.say("No comment selected.", severity="warning")
         return item
 
     async def _claim_ok(self, item: QueueItem, verb: str) -> bool:
@@ -87,11 +94,11 @@ class DecisionsScreen(Screen[None]):
             self.queue.decide(item.comment.id, action, self.app.moderator, reason=reason,
                               expected_status=item.status)
         except StaleDecision as exc:
-            self.notify(str(exc), title="Not saved: decided meanwhile", severity="error", timeout=8)
+            self.say(str(exc), title="Not saved: decided meanwhile", severity="error", timeout=8)
             self.reload(keep_id=item.comment.id)
             return False
         except StoreError as exc:
-            self.notify(str(exc), title="Not saved", severity="error", timeout=8)
+            self.say(str(exc), title="Not saved", severity="error", timeout=8)
             return False
         return True
 
@@ -108,11 +115,11 @@ class DecisionsScreen(Screen[None]):
         try:
             decision = self.queue.undo(self.app.moderator)
         except StoreError as exc:
-            self.notify(str(exc), title="Nothing undone", severity="warning")
+            self.say(str(exc), title="Nothing undone", severity="warning")
             return
         self.session_decided = max(0, self.session_decided - 1)
         self.reload(keep_id=decision.comment_id)
-        self.notify(f"Undone: {decision.comment_id} is {decision.status_after.value} again", timeout=3)
+        self.say(f"Undone: {decision.comment_id} is {decision.status_after.value} again", timeout=3)
 
     @work(exclusive=True, group="decide")
     async def action_note(self) -> None:
@@ -123,7 +130,7 @@ class DecisionsScreen(Screen[None]):
         if text:
             self.queue.note(item.comment.id, self.app.moderator, text)
             self.reload(keep_id=item.comment.id)
-            self.notify("Note saved.", timeout=2)
+            self.say("Note saved.", timeout=2)
 
     def action_approve_marked(self) -> None:
         self._decide_marked(Action.APPROVE)
@@ -140,7 +147,7 @@ class DecisionsScreen(Screen[None]):
         ql = self.query_one(QueueList)
         marked = dict(ql.marked)
         if not marked:
-            self.notify("Nothing selected: mark comments with space first.", severity="warning")
+            self.say("Nothing selected: mark comments with space first.", severity="warning")
             return
         reason: str | None = ""
         if action is Action.REJECT:
@@ -162,7 +169,7 @@ class DecisionsScreen(Screen[None]):
         message = f"{VERB[action]}d {done}." if action is Action.APPROVE else f"Rejected {done}."
         if refused:
             message += f" {len(refused)} refused (decided meanwhile): {', '.join(refused[:5])}"
-        self.notify(message, severity="warning" if refused else "information", timeout=6)
+        self.say(message, severity="warning" if refused else "information", timeout=6)
 
     def _write_many(self, marked: dict[str, Status], action: Action, reason: str
                     ) -> tuple[int, list[str]]:

@@ -203,7 +203,7 @@ class DeskScreen(DecisionsScreen):
     def set_filters(self, filters: Filters) -> None:
         self.filters = filters
         self.reload(cursor=0)
-        self.notify(f"Showing {filters.describe()}", timeout=2)
+        self.say(f"Showing {filters.describe()}", timeout=2)
 
     def action_cycle_status(self) -> None:
         self.set_filters(self.filters.next_status())

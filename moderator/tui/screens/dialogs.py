@@ -33,8 +33,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(self.question, classes="dialog--question")
             with Horizontal(classes="dialog--buttons"):
-                yield Button(f"{self.yes} [y]", variant="primary", id="yes")
-                yield Button("No [n]", id="no")
+                yield Button(Text(f"{self.yes} (y)"), variant="primary", id="yes")
+                yield Button(Text("No (n)"), id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
