@@ -158,3 +158,13 @@ async def test_quit_releases_claims(app: ModeratorApp, other: Queue) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert other.claimed_by_other("c2", "bob") is None
+
+
+async def test_keys_can_be_remapped_by_binding_id(app: ModeratorApp, other: Queue) -> None:
+    app.set_keymap({"approve": "x", "next": "ctrl+n"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+n", "x")
+        await settle(pilot)
+        assert other.get("c3").status is Status.APPROVED
+        assert other.get("c2").status is Status.PENDING
