@@ -33,6 +33,14 @@ def _item_line(item: QueueItem, now: datetime) -> Text:
     return line
 
 
+def _passage(detail: CommentDetail) -> str:
+    """The scorer's off-topic passage, when the comment (or that passage) is judged off-topic."""
+    s = detail.item.scores
+    if s is None or not s.off_topic_passage:
+        return ""
+    return s.off_topic_passage if max(s.off_topic, s.passage_off_topic or 0.0) >= 0.5 else ""
+
+
 class CommentView(VerticalScroll):
     """The comment itself: header, scores, text with toxic words and the off-topic passage marked."""
 
@@ -80,6 +88,12 @@ class CommentView(VerticalScroll):
             head.append(f"\ntoxicity {s.toxicity:.2f}" + (f" ({labels})" if labels else ""))
             head.append(f" · off-topic {s.off_topic:.2f} · ")
             head.append_text(safe_line(s.model_version, "dim", width=40))
+            legend = [Text(name, style=self._style(kind)) for name, kind, shown in (
+                ("toxic words", "toxic", bool(s.toxic_words)), ("off-topic passage", "passage", bool(_passage(detail))),
+            ) if shown]
+            if legend:
+                head.append("\nmarked: ", style="dim")
+                head.append_text(Text(" · ", style="dim").join(legend))
         else:
             head.append("\nnot scored yet", style="dim")
         if c.title:
@@ -92,7 +106,7 @@ class CommentView(VerticalScroll):
         return comment_text(
             "\n" + detail.item.comment.text,
             toxic_words=s.toxic_words if s else (),
-            passage=s.off_topic_passage if s and s.off_topic >= 0.5 else "",
+            passage=_passage(detail),
             toxic_style=self._style("toxic"), passage_style=self._style("passage"),
         )
 
