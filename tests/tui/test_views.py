@@ -5,7 +5,7 @@ from __future__ import annotations
 from moderator.records import Action, Comment
 from moderator.scoring.fake import FakeScorer
 from moderator.store import Queue, QueueFilter
-from moderator.tui.app import ModeratorApp
+from moderator.tui.app import ModeratorApp, make_app
 from moderator.tui.screens.desk import DeskScreen
 from moderator.tui.screens.help import HelpScreen
 from moderator.tui.widgets.queue_list import QueueList
@@ -179,3 +179,15 @@ async def test_search_text_with_markup_is_shown_literally(app: ModeratorApp) -> 
         assert shown_ids(app) == ["c6"]  # the author is literally "[red]mallory[/]"
         assert "“[red]mall”" in status_text(app)
         assert any("[red]mall" in message for message in toasts(app))
+
+
+async def test_empty_queue_says_so_and_refuses_decisions(tmp_path, fixed_clock) -> None:  # noqa: ANN001
+    app = make_app(tmp_path / "empty.db", "alice", clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown_ids(app) == [] and current_id(app) is None
+        assert "Nothing to review" in static_text(app, "#comment-head")
+        await pilot.press("a", "u")
+        await settle(pilot)
+        assert any("No comment selected" in t for t in toasts(app))
+        assert any("nothing of alice's to undo" in t for t in toasts(app))
