@@ -20,6 +20,7 @@ import torch
 
 from moderator.records import Article, Comment, Scores
 from moderator.scoring.encoder import mean_pool, pad_batch, run_layers
+from moderator.scoring.fake import STOPWORDS
 from moderator.scoring.offtopic import pair_features, sentence_spans, span_token_rows, unit
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "moderator-de-v1"  # = scoring.default_model_dir()
@@ -222,7 +223,8 @@ class TransformerScorer:
             return ()
         centred = (contrib - contrib.mean()) * scale
         words: dict[tuple[int, int], float] = {}
-        spans = [m.span() for m in _WORD.finditer(enc.text)]
+        spans = [m.span() for m in _WORD.finditer(enc.text)
+                 if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
         for c, (s, _e) in zip(centred, offs, strict=False):
             for span in spans:
                 if span[0] <= s < span[1] or (s < span[0] < _e):
@@ -258,7 +260,7 @@ class TransformerScorer:
                 k = int(np.argmax(ps))
                 a, b = enc.sentence_spans[k]
                 passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
-            words = self._toxic_words(enc, pa) if toxicity >= tox_threshold / 2 else ()
+            words = self._toxic_words(enc, pa) if toxicity >= tox_threshold else ()
             out.append(Scores(toxicity=round(toxicity, 4), off_topic=round(off, 4), model_version=self.model_version,
                               labels=labels, toxic_words=words, off_topic_passage=passage,
                               passage_off_topic=passage_score))
