@@ -16,6 +16,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,13 +63,13 @@ class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data, self.pos = data, 0
 
-    def take(self, fmt: str) -> tuple:
+    def take(self, fmt: str) -> tuple[Any, ...]:
         values = struct.unpack_from("<" + fmt, self.data, self.pos)
         self.pos += struct.calcsize("<" + fmt)
         return values
 
     def array(self, dtype: type, count: int) -> np.ndarray:
-        out = np.frombuffer(self.data, dtype, count, self.pos)
+        out: np.ndarray = np.frombuffer(self.data, dtype, count, self.pos)
         self.pos += out.nbytes
         return out
 
@@ -101,14 +102,15 @@ def read_image(path: Path) -> E5Image:
     r.pos += blob_len
     pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
     n_norm, norm_bytes = r.take("iI")
-    end, norm_map = r.pos + norm_bytes, {}
+    end = r.pos + norm_bytes
+    norm_map: dict[int, tuple[int, ...]] = {}
     for _ in range(n_norm):
         (cp,) = r.take("I")
         (k,) = r.take("B")
         norm_map[cp] = r.take(f"{k}I") if k else ()
     r.pos = end
     (n_tensors,) = r.take("i")
-    tensors = {}
+    tensors: dict[str, np.ndarray] = {}
     for _ in range(n_tensors):
         (name_len,) = r.take("H")
         name = data[r.pos : r.pos + name_len].decode()
@@ -154,7 +156,9 @@ def precompiled_charsmap(norm_map: dict[int, tuple[int, ...]]) -> bytes:
     replacement in the output blob. Built greedily: each trie node gets a unique base whose XOR slots
     for all its child labels (0 = the leaf) are free.
     """
-    blob, values, trie = bytearray(), {}, {}
+    blob = bytearray()
+    values: dict[bytes, int] = {}
+    trie: dict[int, Any] = {}
     for cp in sorted(norm_map):
         key = chr(cp).encode("utf-8")
         values[key] = len(blob)
@@ -194,9 +198,9 @@ def precompiled_charsmap(norm_map: dict[int, tuple[int, ...]]) -> bytes:
     return struct.pack("<I", array.nbytes) + array.tobytes() + bytes(blob)
 
 
-def build_tokenizer(img: E5Image):  # -> XLMRobertaTokenizerFast
+def build_tokenizer(img: E5Image) -> Any:  # an XLMRobertaTokenizerFast
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import XLMRobertaTokenizerFast
+    from transformers import XLMRobertaTokenizerFast  # type: ignore[attr-defined]
 
     sp = img.specials
     vocab = [(p, float(s)) for p, s in zip(img.pieces, img.scores, strict=True)]
@@ -241,7 +245,7 @@ def convert(out_dir: Path, source: Path | None = None, dtype: str = "float16") -
     sha = file_sha256(source)
     img = read_image(source)
     d = img.dims
-    config = BertConfig(
+    config = BertConfig(  # type: ignore[call-arg]
         vocab_size=int(d["vocab"]), hidden_size=int(d["hidden"]), num_hidden_layers=int(d["layers"]),
         num_attention_heads=int(d["heads"]), intermediate_size=int(d["ff"]),
         max_position_embeddings=int(d["max_pos"]), type_vocab_size=int(d["type_vocab"]),

@@ -13,6 +13,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 LABELS = ("toxic", "insult", "profanity", "abuse", "threat")
 NAN = float("nan")
@@ -75,7 +76,7 @@ def _vio(rec: dict) -> dict[str, float] | None:
     return {"threat": float(lab in VIOLENT)}
 
 
-def _stratified_split(rows: list[dict], fractions: tuple[float, float], seed: int):
+def _stratified_split(rows: list[dict], fractions: tuple[float, float], seed: int) -> tuple[list, list, list]:
     """Split rows into (train, dev, test) by ``toxic``, seeded."""
     rng = random.Random(seed)
     train, dev, test = [], [], []
@@ -89,7 +90,7 @@ def _stratified_split(rows: list[dict], fractions: tuple[float, float], seed: in
     return train, dev, test
 
 
-def _examples(rows: list[dict], fn, source: str, weight: float = 1.0) -> list[Example]:
+def _examples(rows: list[dict], fn: Any, source: str, weight: float = 1.0) -> list[Example]:
     out = []
     for r in rows:
         labels = fn(r)
@@ -100,10 +101,12 @@ def _examples(rows: list[dict], fn, source: str, weight: float = 1.0) -> list[Ex
 
 
 def load_toxicity(data_dir: Path, seed: int = 13, heldout: tuple[float, float] = (0.15, 0.15),
-                  vio_negatives: int = 1500, ge21_weight: float = 2.0):
+                  vio_negatives: int = 1500, ge21_weight: float = 2.0) -> tuple[list[Example], dict, dict]:
     """Returns (train, dev, test) where dev/test are dicts source -> examples (germeval2018, germeval2021)."""
     data_dir = Path(data_dir)
-    dev, test, train = {}, {}, []
+    dev: dict[str, list[Example]] = {}
+    test: dict[str, list[Example]] = {}
+    train: list[Example] = []
     for name, weight in (("germeval2018", 1.0), ("germeval2021", ge21_weight)):
         rows = _read(data_dir / f"{name}_train.jsonl")
         tr, dv, te = _stratified_split(rows, heldout, seed)

@@ -8,9 +8,10 @@ own weights, with ``scaled_dot_product_attention``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -19,14 +20,14 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
     return ((1.0 - attention_mask[:, None, None, :].to(dtype)) * neg).to(dtype)
 
 
-def layer_forward(layer: nn.Module, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+def layer_forward(layer: Any, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
     """One ``BertLayer`` (post-LayerNorm) on [B, T, H] states with an additive [B, 1, 1, T] mask."""
     att = layer.attention
     b, t, h = x.shape
     heads = att.self.num_attention_heads
     hd = h // heads
 
-    def split(lin: nn.Module) -> torch.Tensor:
+    def split(lin: Any) -> torch.Tensor:
         return lin(x).view(b, t, heads, hd).transpose(1, 2)
 
     ctx = F.scaled_dot_product_attention(
@@ -41,7 +42,7 @@ def layer_forward(layer: nn.Module, x: torch.Tensor, mask: torch.Tensor, dropout
     return layer.output.LayerNorm(x + y)
 
 
-def run_layers(layers, x: torch.Tensor, attention_mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+def run_layers(layers: Any, x: torch.Tensor, attention_mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
     mask = additive_mask(attention_mask, x.dtype)
     for layer in layers:
         x = layer_forward(layer, x, mask, dropout)

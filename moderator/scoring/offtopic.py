@@ -18,6 +18,7 @@ import random
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,8 @@ def pair_features(whole: np.ndarray, body: np.ndarray, sentences: list[np.ndarra
     return row, per.reshape(-1, len(FEATURES))
 
 
-def fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, iters: int = 50):
+def fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0,
+               iters: int = 50) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Weighted L2 logistic regression by Newton's method on standardised features."""
     mean, std = x.mean(0), x.std(0) + 1e-9
     z = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
@@ -90,11 +92,11 @@ def fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, ite
     return mean, std, beta[:-1], float(beta[-1])
 
 
-def logreg_logit(x: np.ndarray, mean, std, weights, bias) -> np.ndarray:
+def logreg_logit(x: np.ndarray, mean: Any, std: Any, weights: Any, bias: float) -> np.ndarray:
     return ((np.atleast_2d(x) - np.asarray(mean)) / np.asarray(std)) @ np.asarray(weights) + bias
 
 
-def _encode_omp(records: list[dict], base_dir: Path | None, n_frozen: int):
+def _encode_omp(records: list[dict], base_dir: Path | None, n_frozen: int) -> tuple[list, dict]:
     """Encode OMP posts and titles with the scorer's own backbone (same code path as scoring)."""
     from moderator.scoring.train import load_base
     from moderator.scoring.transformer import Backbone
@@ -106,7 +108,8 @@ def _encode_omp(records: list[dict], base_dir: Path | None, n_frozen: int):
     return encs, dict(zip(titles, backbone.encode_passages(titles), strict=True))
 
 
-def _rows(idx, records, encs, titles, generic, proj, article_of=None) -> np.ndarray:
+def _rows(idx: list[int], records: list[dict], encs: list, titles: dict, generic: np.ndarray,
+          proj: np.ndarray, article_of: dict | None = None) -> np.ndarray:
     out = []
     for i in idx:
         e = encs[i]
@@ -116,7 +119,8 @@ def _rows(idx, records, encs, titles, generic, proj, article_of=None) -> np.ndar
     return np.array(out)
 
 
-def _fit(idx, records, encs, titles, l2: float, synth_weight: float, seed: int):
+def _fit(idx: list[int], records: list[dict], encs: list, titles: dict, l2: float, synth_weight: float,
+         seed: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray, np.ndarray]:
     """Fit generic vector, PCA projection and head on the records ``idx`` (labelled + optional synthetic)."""
     generic = unit(np.mean([titles[records[i]["article_title"]] for i in idx], axis=0))
     whole = np.array([encs[i].whole for i in idx])
@@ -136,7 +140,7 @@ def _fit(idx, records, encs, titles, l2: float, synth_weight: float, seed: int):
     return fit_logreg(x, y, w, l2), generic, proj
 
 
-def _labels(idx, records) -> np.ndarray:
+def _labels(idx: list[int], records: list[dict]) -> np.ndarray:
     return np.array([bool(records[i]["off_topic"]) for i in idx])
 
 
@@ -159,7 +163,10 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     test_articles, dev_articles = set(articles[:n_test]), articles[n_test:]
     fold_of = {a: k % folds for k, a in enumerate(dev_articles)}
     labelled = [i for i, r in enumerate(records) if r["off_topic"] is not None]
-    oof_idx, oof, fold_aucs, base_aucs = [], [], [], []
+    oof_idx: list[int] = []
+    oof: list[float] = []
+    fold_aucs: list[float | None] = []
+    base_aucs: list[float | None] = []
     for k in range(folds):
         tr = [i for i, r in enumerate(records) if fold_of.get(r["article_id"], -1) not in (-1, k)]
         te = [i for i in labelled if fold_of.get(records[i]["article_id"]) == k]
@@ -189,8 +196,8 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
         "platt": list(platt), "threshold": threshold, "generic": generic.tolist(), "reference": reference,
         "article_max_length": article_max_length, "n_frozen": n_frozen, "l2": l2, "synth_weight": synth_weight,
         "cv": {"folds": folds, "grouped_by": "article_id", "articles": len(dev_articles),
-               "fold_roc_auc": fold_aucs, "mean_roc_auc": float(np.mean(fold_aucs)),
-               "title_cosine_baseline_mean_roc_auc": float(np.mean(base_aucs)),
+               "fold_roc_auc": fold_aucs, "mean_roc_auc": float(np.mean([a for a in fold_aucs if a is not None])),
+               "title_cosine_baseline_mean_roc_auc": float(np.mean([a for a in base_aucs if a is not None])),
                "pooled_oof": metrics.binary_report(y_oof, cal, threshold)},
         "test": dict(test, articles=n_test),
         "labelled": len(labelled), "seconds": round(time.time() - t0),

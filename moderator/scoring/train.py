@@ -19,6 +19,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def load_base(base_dir: Path | None = None, allow_download: bool = False):
+def load_base(base_dir: Path | None = None, allow_download: bool = False) -> tuple[Any, Any, Path]:
     """(tokenizer, BertModel fp32 eval) from a converted cache dir or any local checkpoint."""
     from transformers import AutoTokenizer, BertModel
     from transformers.utils import logging as hf_logging
@@ -55,14 +56,14 @@ def load_base(base_dir: Path | None = None, allow_download: bool = False):
     return tok, model, base_dir
 
 
-def encode_ids(tok, texts: list[str], prefix: str, max_len: int) -> list[list[int]]:
+def encode_ids(tok: Any, texts: list[str], prefix: str, max_len: int) -> list[list[int]]:
     pre = tok(prefix.strip(), add_special_tokens=False)["input_ids"]
     body = tok(texts, add_special_tokens=False)["input_ids"]
     return [head_tail_ids(pre + ids, max_len, tok.bos_token_id, tok.eos_token_id) for ids in body]
 
 
 @torch.inference_mode()
-def bottom_states(model, seqs: list[list[int]], n_frozen: int, pad_id: int, batch: int = 64) -> list[torch.Tensor]:
+def bottom_states(model: Any, seqs: list[list[int]], n_frozen: int, pad_id: int, batch: int = 64) -> list[torch.Tensor]:
     """Hidden states after the embeddings and the first ``n_frozen`` layers, one bf16 [T, H] per text."""
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out: list[torch.Tensor | None] = [None] * len(seqs)
@@ -222,7 +223,7 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
         log(f"epoch {epoch}: loss {total / seen:.4f} dev macro-F1 {f1s} auc {aucs}")
         if dev_score > best:
             best, best_state = dev_score, copy.deepcopy(top.state_dict())
-    top.load_state_dict(best_state)
+    top.load_state_dict(best_state or top.state_dict())
     report = calibrate_and_test(top, tok, model, dev, dev_states, test, n_frozen, max_len)
     report.update(history=history, train_size=len(train), train_seconds=round(time.time() - t0),
                   n_frozen=n_frozen, epochs=epochs, lr=lr, batch=batch, max_len=max_len, seed=seed,
@@ -239,7 +240,8 @@ def _source_counts(exs: list[Example]) -> dict[str, int]:
     return out
 
 
-def calibrate_and_test(top, tok, model, dev, dev_states, test, n_frozen: int, max_len: int) -> dict:
+def calibrate_and_test(top: ToxicityTop, tok: Any, model: Any, dev: dict, dev_states: dict, test: dict,
+                       n_frozen: int, max_len: int) -> dict:
     ys = {k: np.array([e.labels["toxic"] for e in v]) > 0.5 for k, v in dev.items()}
     logits = {k: predict_logits(top, dev_states[k]) for k in dev}
     a, b = fit_platt(np.concatenate([logits[k][:, 0] for k in dev]), np.concatenate([ys[k] for k in dev]))
@@ -271,7 +273,7 @@ def save_toxicity(out_dir: Path, top: ToxicityTop, report: dict, base_dir: Path)
 
 
 def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, skip_toxicity: bool = False,
-               **kwargs) -> dict:
+               **kwargs: Any) -> dict:
     """Train both parts into ``out_dir`` and write its config.json; returns the combined report."""
     from moderator.scoring import offtopic
 

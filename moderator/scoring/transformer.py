@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,7 +46,7 @@ class Encoded:
 class Backbone:
     """Tokeniser + base encoder (+ optional fine-tuned toxicity top); batching and truncation live here."""
 
-    def __init__(self, tok, model, n_frozen: int, tox_top=None, max_length: int = 256,
+    def __init__(self, tok: Any, model: Any, n_frozen: int, tox_top: Any = None, max_length: int = 256,
                  article_max_length: int = 512, query_prefix: str = "query: ", bf16: bool = True) -> None:
         self.tok, self.model, self.n_frozen, self.tox_top = tok, model, n_frozen, tox_top
         self.max_length, self.article_max_length, self.bf16 = max_length, article_max_length, bf16
@@ -88,7 +89,9 @@ class Backbone:
                                    None if tox is None else tox[j])
         return out  # type: ignore[return-value]
 
-    def _one(self, text, body_start, prepared, e5, pooled, mask, first, tox) -> Encoded:
+    def _one(self, text: str, body_start: int, prepared: tuple[list[int], list[tuple[int, int]]],
+             e5: torch.Tensor, pooled: torch.Tensor, mask: torch.Tensor, first: int,
+             tox: torch.Tensor | None) -> Encoded:
         offs = prepared[1]
         n = int(mask.sum())
         spans = [(a + body_start, b + body_start) for a, b in sentence_spans(text[body_start:])]
@@ -219,7 +222,7 @@ class TransformerScorer:
 
     def _toxic_words(self, enc: Encoded, scale: float) -> tuple[str, ...]:
         contrib, offs = enc.token_contrib, enc.token_offsets
-        if contrib is None or not len(contrib):
+        if contrib is None or offs is None or not len(contrib):
             return ()
         centred = (contrib - contrib.mean()) * scale
         words: dict[tuple[int, int], float] = {}
@@ -250,6 +253,7 @@ class TransformerScorer:
         out = []
         for enc, ref in zip(encs, refs, strict=True):
             logits = enc.tox_logits
+            assert logits is not None  # the shipped scorer always has the toxicity top
             toxicity = _sigmoid(pa * logits[0] + pb)
             labels = {name: round(_sigmoid(v), 4) for name, v in zip(self.labels[1:], logits[1:], strict=True)}
             whole, per = self._features(enc, ref)
