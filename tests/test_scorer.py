@@ -79,3 +79,38 @@ def test_shipped_config_records_base_and_thresholds(scorer) -> None:
     assert config["base_conversion_sha256"] == convert.file_sha256(convert.image_path())
     assert 0.0 < config["toxicity"]["threshold"] < 1.0 and 0.0 < config["off_topic"]["threshold"] < 1.0
     assert scorer.score([]) == []
+
+
+def test_sentence_spans_and_token_rows() -> None:
+    from moderator.scoring.offtopic import sentence_spans, span_token_rows
+
+    text = "Erster Satz. Zweiter Satz!\nDritte Zeile ohne Punkt"
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == ["Erster Satz.", "Zweiter Satz!", "Dritte Zeile ohne Punkt"]
+    offsets = [(0, 6), (7, 12), (13, 20), (21, 26), (27, 33), (34, 39)]
+    assert span_token_rows(offsets, spans, first=3) == [[3, 4], [5, 6], [7, 8]]
+
+
+def test_head_tail_truncation_keeps_both_ends() -> None:
+    from moderator.scoring.encoder import head_tail_ids
+
+    ids = list(range(100, 200))
+    out = head_tail_ids(ids, 12, bos=0, eos=2)
+    assert len(out) == 12 and out[0] == 0 and out[-1] == 2
+    assert out[1:7] == list(range(100, 106)) and out[7:11] == list(range(196, 200))
+    assert head_tail_ids([5, 6], 12, 0, 2) == [0, 5, 6, 2]
+
+
+def test_platt_and_logreg_fit_separable_data() -> None:
+    import numpy as np
+
+    from moderator.scoring.offtopic import fit_logreg, logreg_logit
+    from moderator.scoring.train import fit_platt
+
+    x = np.array([[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]])
+    y = np.array([0, 0, 1, 0, 1, 1], float)
+    a, b = fit_platt(x[:, 0], y)
+    assert a > 0
+    head = fit_logreg(x, y, np.ones(len(y)), l2=1.0)
+    logits = logreg_logit(x, *head)
+    assert np.all(np.diff(logits) > 0)

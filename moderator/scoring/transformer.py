@@ -25,6 +25,7 @@ from moderator.scoring.fake import STOPWORDS
 from moderator.scoring.offtopic import pair_features, sentence_spans, span_token_rows, unit
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "moderator-de-v1"  # = scoring.default_model_dir()
+ARTICLE_CACHE = 4096  # article vectors kept between score() calls
 _WORD = re.compile(r"\w[\w'’-]*", re.UNICODE)
 
 
@@ -195,6 +196,8 @@ class TransformerScorer:
             if key not in self._articles and key not in todo:
                 todo[key] = a
         if todo:
+            if len(self._articles) + len(todo) > ARTICLE_CACHE:  # bounded: a long run sees many threads
+                self._articles.clear()
             keys = list(todo)
             heads = self.backbone.encode_passages([todo[k].headline or todo[k].text_for_scoring() for k in keys])
             bodies = self.backbone.encode_passages([todo[k].text_for_scoring() or todo[k].headline for k in keys])
