@@ -283,14 +283,11 @@ class Queue:
     )
 
     def items(self, flt: QueueFilter | None = None, *, limit: int = 100, offset: int = 0) -> list[QueueItem]:
-        """A page of the queue in risk order (highest first; unscored last; older first on ties)."""
-        where, params = self._where(flt or QueueFilter())
-        sql = f"{self._SELECT}{where} ORDER BY {ORDER_BY} LIMIT ? OFFSET ?"
-        return [self._item(row) for row in self.db.query(sql, [*params, limit, offset])]
+        """A page of the queue in risk order (highest first; unscored last; older first on ties).
 
-    def page(self, flt: QueueFilter | None = None, *, limit: int = 100, offset: int = 0) -> list[QueueItem]:
-        """Exactly ``items()``, but walking the risk-order index instead of sorting: a deep page of a 100k
-        queue in tens of milliseconds, the first page in one or two (the TUI's lazy list reads through this).
+        The query walks the risk-order index instead of sorting (SQLite would otherwise pick the status
+        index and sort every match): a deep page of a 100k queue in tens of milliseconds, the first in one or
+        two. The TUI's lazy list and `moderator list` both read through here.
         """
         where, params = self._where(flt or QueueFilter())
         select = self._SELECT.replace("FROM comments c ", "FROM comments c INDEXED BY comments_risk_order ", 1)

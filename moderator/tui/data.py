@@ -80,7 +80,7 @@ class PageCache:
 
 
 def fetch_page(queue: Queue, flt: QueueFilter, page_no: int, page_size: int = PAGE_SIZE) -> list[QueueItem]:
-    return queue.page(flt, limit=page_size, offset=page_no * page_size)
+    return queue.items(flt, limit=page_size, offset=page_no * page_size)
 
 
 @dataclass(frozen=True)
