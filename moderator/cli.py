@@ -441,9 +441,11 @@ def review(settings: Settings) -> None:
     """Open the moderator's desk (Textual TUI) on the queue."""
     if not sys.stdout.isatty():
         raise Fail("review needs a terminal; use `moderator list` in scripts")
+    from moderator.config import read_config_file
     from moderator.tui.app import run_review
 
-    run_review(settings.db, settings.moderator)
+    keymap = {str(k): str(v) for k, v in read_config_file(settings.config_file).get("keys", {}).items()}
+    run_review(settings.db, settings.moderator, keymap)
 
 
 if __name__ == "__main__":

@@ -54,13 +54,19 @@ class ModeratorApp(App[None]):
         self.exit()
 
 
-def make_app(db_path: Path, moderator: str, *, clock: Clock | None = None) -> ModeratorApp:
-    return ModeratorApp(db_path, moderator, clock=clock)
+def make_app(
+    db_path: Path, moderator: str, *, clock: Clock | None = None, keymap: dict[str, str] | None = None
+) -> ModeratorApp:
+    """The desk for `moderator review` and for tests; ``keymap`` maps binding ids to keys ([keys] in config)."""
+    app = ModeratorApp(db_path, moderator, clock=clock)
+    if keymap:
+        app.set_keymap(keymap)
+    return app
 
 
-def run_review(db_path: Path, moderator: str) -> None:
+def run_review(db_path: Path, moderator: str, keymap: dict[str, str] | None = None) -> None:
     """Run the desk in the terminal until the moderator quits (decisions are already saved by then)."""
-    app = make_app(db_path, moderator)
+    app = make_app(db_path, moderator, keymap=keymap)
     try:
         app.run()
     finally:

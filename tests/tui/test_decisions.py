@@ -168,3 +168,13 @@ async def test_keys_can_be_remapped_by_binding_id(app: ModeratorApp, other: Queu
         await settle(pilot)
         assert other.get("c3").status is Status.APPROVED
         assert other.get("c2").status is Status.PENDING
+
+
+async def test_keymap_from_config_reaches_the_desk(tmp_path) -> None:
+    """The [keys] table of moderator.toml is handed to make_app, which remaps by binding id."""
+    from moderator.tui.app import make_app
+
+    app = make_app(tmp_path / "q.db", "alice", keymap={"approve": "x"})
+    async with app.run_test(size=(120, 36)):
+        keys = {b.id: b.key for _, b, _, _ in app.screen.active_bindings.values() if getattr(b, "id", None)}
+        assert keys.get("approve") == "x"
