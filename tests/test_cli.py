@@ -133,3 +133,17 @@ def test_show_json_includes_history(run) -> None:
     shown = json.loads(run("show", "demo-103", "--json").stdout)
     assert shown["history"][0]["action"] == "note" and shown["history"][0]["moderator"] == "tester"
     run("show", "nope", expect=1)
+
+
+def test_evaluate_prints_metrics_and_reports_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "eval.jsonl"
+    path.write_text(
+        '{"text": "Ihr seid Idioten", "toxic": true}\n{"text": "Windräder schneller genehmigen", "toxic": false}\n'
+        "not json\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["evaluate", str(path), "--model", "lexical-fake", "--json"])
+    assert result.exit_code == 1 and f"{path}:3:" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["toxic"]["n"] == 2 and report["toxic"]["roc_auc"] == 1.0
+    table = runner.invoke(main, ["evaluate", str(path), "--model", "lexical-fake"])
+    assert "roc_auc" in table.stdout and "toxic" in table.stdout
