@@ -54,6 +54,9 @@ def test_windkraft_ranking(scorer, windkraft) -> None:
     assert insult.toxicity >= scorer.thresholds["toxic"]
     assert insult.toxic_words  # the words that drove it
     assert all(0.0 <= s.toxicity <= 1.0 and 0.0 <= s.off_topic <= 1.0 for s in scores)
+    assert all(set(s.labels) == {"insult", "profanity", "abuse", "threat"} for s in scores)
+    assert all(max(s.labels.values()) <= s.toxicity for s in scores)
+    assert max(insult.labels, key=insult.labels.get) == "insult"
     assert all(s.model_version == scorer.model_version for s in scores)
     football = scores[numbers.index(5)]
     comment = windkraft[4][0]

@@ -47,6 +47,7 @@ def load_base(base_dir: Path | None = None, allow_download: bool = False) -> tup
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # the missing (unused) pooler is expected
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on every CLI call
     base_dir = Path(base_dir) if base_dir else ensure_base_model()
     tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=not allow_download)
     model = BertModel.from_pretrained(base_dir, local_files_only=not allow_download, add_pooling_layer=False,

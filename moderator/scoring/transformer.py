@@ -258,7 +258,10 @@ class TransformerScorer:
             logits = enc.tox_logits
             assert logits is not None  # the shipped scorer always has the toxicity top
             toxicity = _sigmoid(pa * logits[0] + pb)
-            labels = {name: round(_sigmoid(v), 4) for name, v in zip(self.labels[1:], logits[1:], strict=True)}
+            # Fine heads are uncalibrated (the threat head learnt from tweets with a 1:2 class ratio), so each
+            # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
+            labels = {name: round(toxicity * _sigmoid(v), 4)
+                      for name, v in zip(self.labels[1:], logits[1:], strict=True)}
             whole, per = self._features(enc, ref)
             off = _sigmoid(oa * float(self._ot_logit(whole)[0]) + ob)
             passage, passage_score = "", None
