@@ -92,5 +92,4 @@ def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[
         y = np.array([records[i][label] for i in idx], bool)
         s = np.array([getattr(scores[i], _SCORE_FIELD[label]) for i in idx], float)
         out[label] = binary_report(y, s, thresholds[label])
-    out["model_version"] = scorer.model_version  # type: ignore[assignment]
     return out
