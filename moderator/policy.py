@@ -23,12 +23,13 @@ NEVER = 1.01  # a band edge no calibrated score reaches
 
 
 def risk_score(scores: Scores) -> float:
-    """The queue's sort key, highest first: the worst of the headline and fine labels.
+    """The queue's sort key, highest first: the worse of the two calibrated headline scores.
 
     A comment is as risky as its worst problem; an insult and an off-topic rant both need a human soon,
-    so the maximum (not a sum) orders the queue. Ties are broken by the store (older first).
+    so the maximum (not a sum) orders the queue. The fine labels (insult, threat, ...) are not calibrated
+    against each other, so they explain a score but do not order the queue. Ties go to the older comment.
     """
-    return max([scores.toxicity, scores.off_topic, *scores.labels.values()])
+    return max(scores.toxicity, scores.off_topic)
 
 
 class Outcome(StrEnum):
@@ -56,7 +57,6 @@ class Band:
 DEFAULT_BANDS: dict[str, Band] = {
     "toxicity": Band(approve_below=0.25, reject_at=0.98),
     "off_topic": Band(approve_below=0.5),
-    "threat": Band(approve_below=0.5, reject_at=NEVER),
 }
 
 

@@ -25,10 +25,22 @@ def scores(tox: float, off: float = 0.1, **labels: float) -> Scores:
 @pytest.mark.parametrize(
     ("s", "outcome"),
     [(scores(0.1), Outcome.APPROVE), (scores(0.5), Outcome.QUEUE), (scores(0.99), Outcome.REJECT),
-     (scores(0.1, 0.7), Outcome.QUEUE), (scores(0.1, threat=0.6), Outcome.QUEUE)],
+     (scores(0.1, 0.7), Outcome.QUEUE), (scores(0.1, threat=0.9), Outcome.APPROVE)],
 )
 def test_default_policy_bands(s: Scores, outcome: Outcome) -> None:
     assert Policy().judge(s)[0] is outcome
+
+
+def test_fine_label_bands_apply_when_configured() -> None:
+    policy = Policy(bands={"toxicity": Band(0.25, 0.98), "threat": Band(0.5, 0.95)})
+    assert policy.judge(scores(0.1, threat=0.6)) == (Outcome.QUEUE, "threat in [0.5, 0.95): review")
+    assert policy.judge(scores(0.1, threat=0.96))[0] is Outcome.REJECT
+
+
+def test_risk_is_the_worse_headline_score_not_a_fine_label() -> None:
+    from moderator.policy import risk_score
+
+    assert risk_score(scores(0.3, 0.6, threat=0.9)) == 0.6
 
 
 def test_always_queue_rules_override_automatic_outcomes() -> None:
