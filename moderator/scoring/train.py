@@ -210,7 +210,7 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
             torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
             opt.step()
             sched.step()
-            total, seen = total + float(loss) * len(idx), seen + len(idx)
+            total, seen = total + float(loss.detach()) * len(idx), seen + len(idx)
             if bi % 50 == 0:
                 log(f"  epoch {epoch} batch {bi} loss {total / seen:.4f} ({time.time() - t0:.0f}s)")
         scores = {k: predict_logits(top, v)[:, 0] for k, v in dev_states.items()}
@@ -286,6 +286,12 @@ def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, s
     config = write_config(out_dir)
     log(f"done in {time.time() - t0:.0f}s -> {out_dir}")
     return config
+
+
+def train(out_dir: Path = Path("models/moderator-de-v1"), data_dir: Path = Path("../shared/data"),
+          base_dir: Path | None = None) -> dict:
+    """Reproduce the shipped heads with the shipped settings (what ``python -m moderator.scoring.train`` runs)."""
+    return train_main(out_dir, data_dir, base_dir)
 
 
 def write_config(out_dir: Path, name: str | None = None) -> dict:
