@@ -117,3 +117,22 @@ def test_platt_and_logreg_fit_separable_data() -> None:
     head = fit_logreg(x, y, np.ones(len(y)), l2=1.0)
     logits = logreg_logit(x, *head)
     assert np.all(np.diff(logits) > 0)
+
+
+@pytest.mark.model
+def test_edge_cases_score_without_error(scorer) -> None:
+    from moderator.records import Article, Comment
+
+    empty_article = Article(id="a0", headline="")
+    article = Article(id="a1", headline="Windkraft", body="Neue Windräder. " * 400)  # > 512 tokens
+    pairs = [
+        (Comment(id="c1", article_id="a0", text=""), empty_article),
+        (Comment(id="c2", article_id="a1", text="Idiot! " * 600), article),  # head + tail truncation
+        (Comment(id="c3", article_id="a1", text="😀👍 \x00\x1b[31m …", title="?!"), article),
+        (Comment(id="c4", article_id="a1", text="Ein Satz ohne Punkt"), article),
+    ]
+    scores = scorer.score(pairs)
+    assert len(scores) == 4
+    assert all(0.0 <= s.toxicity <= 1.0 and 0.0 <= s.off_topic <= 1.0 for s in scores)
+    assert scores[1].toxicity > scores[3].toxicity
+    assert scores[3].off_topic_passage == "Ein Satz ohne Punkt"
