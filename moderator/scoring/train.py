@@ -34,7 +34,6 @@ QUERY = "query: "
 # Chosen on dev macro-F1: adding cophi/* and iwg (other annotation schemes) lowered dev GermEval 2021 AUC.
 # harmful_vio carries only the threat label.
 DEFAULT_SOURCES = ("germeval", "harmful_vio")
-PASSAGE = "passage: "
 
 
 def log(msg: str) -> None:
@@ -307,7 +306,7 @@ def write_config(out_dir: Path, name: str | None = None) -> dict:
         "max_length": tox["max_len"],
         "article_max_length": off["article_max_length"],
         "query_prefix": QUERY,
-        "passage_prefix": PASSAGE,
+        "article_prefix": QUERY,  # articles are embedded like comments (symmetric similarity)
         "labels": tox["labels"],
         "toxicity": {"platt": tox["platt"], "threshold": tox["threshold"]},
         "off_topic": {k: off[k] for k in ("features", "mean", "std", "weights", "bias", "platt", "threshold", "generic",
