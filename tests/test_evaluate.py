@@ -47,6 +47,7 @@ def test_metrics_match_hand_computation(eval_file) -> None:
     assert errors == [] and len(records) == 6
     scorer = StubScorer()
     result = evaluate_records(scorer, records)
+    assert result["model_version"] == "stub-1"
     tox = result["toxic"]
     # positives 0.9, 0.3 vs negatives 0.4, 0.2: 3 of 4 pairs ordered right
     assert tox["n"] == 4 and tox["roc_auc"] == pytest.approx(0.75)

@@ -79,8 +79,8 @@ def scorer_thresholds(scorer: Scorer) -> dict[str, float]:
 
 
 def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """``{"toxic": {...}, "off_topic": {...}}`` with n, roc_auc, average_precision, precision, recall,
-    f1, macro_f1 and threshold for every label present (``{"n": 0}`` where none is labelled)."""
+    """``{"toxic": {...}, "off_topic": {...}, "model_version": str}``: per label n, roc_auc,
+    average_precision, precision, recall, f1, macro_f1 and threshold (``{"n": 0}`` where none is labelled)."""
     scores = scorer.score(_pairs(records)) if records else []
     thresholds = scorer_thresholds(scorer)
     out: dict[str, dict[str, Any]] = {}
@@ -92,4 +92,5 @@ def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[
         y = np.array([records[i][label] for i in idx], bool)
         s = np.array([getattr(scores[i], _SCORE_FIELD[label]) for i in idx], float)
         out[label] = binary_report(y, s, thresholds[label])
+    out["model_version"] = scorer.model_version  # type: ignore[assignment]  # a string beside the two dicts
     return out
