@@ -42,6 +42,18 @@ def layer_forward(layer: Any, x: torch.Tensor, mask: torch.Tensor, dropout: floa
     return layer.output.LayerNorm(x + y)
 
 
+def embed(embeddings: Any, ids: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """BERT input embeddings (word + position + type 0, LayerNorm) in ``dtype``.
+
+    Written out so the 250k-row word matrix may keep the file's own dtype (fp16, memory-mapped: only the rows
+    of tokens actually seen are ever read into memory) while the rest of the encoder runs in bf16.
+    """
+    positions = torch.arange(ids.shape[1], device=ids.device)
+    x = embeddings.word_embeddings(ids).to(dtype)
+    x = x + embeddings.position_embeddings(positions).to(dtype) + embeddings.token_type_embeddings.weight[0].to(dtype)
+    return embeddings.LayerNorm(x)
+
+
 def run_layers(layers: Any, x: torch.Tensor, attention_mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
     mask = additive_mask(attention_mask, x.dtype)
     for layer in layers:

@@ -40,8 +40,13 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def load_base(base_dir: Path | None = None, allow_download: bool = False) -> tuple[Any, Any, Path]:
-    """(tokenizer, BertModel fp32 eval) from a converted cache dir or any local checkpoint."""
+def load_base(base_dir: Path | None = None, allow_download: bool = False,
+              dtype: torch.dtype = torch.float32) -> tuple[Any, Any, Path]:
+    """(tokenizer, BertModel eval in ``dtype``) from a converted cache dir or any local checkpoint.
+
+    Training wants fp32 weights; scoring loads bf16 straight from the fp16 file, which halves resident
+    memory and skips autocast's per-call weight casts.
+    """
     from transformers import AutoTokenizer, BertModel
     from transformers.utils import logging as hf_logging
 
@@ -50,7 +55,7 @@ def load_base(base_dir: Path | None = None, allow_download: bool = False) -> tup
     base_dir = Path(base_dir) if base_dir else ensure_base_model()
     tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=not allow_download)
     model = BertModel.from_pretrained(base_dir, local_files_only=not allow_download, add_pooling_layer=False,
-                                      dtype=torch.float32).eval()
+                                      dtype=dtype).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return tok, model, base_dir

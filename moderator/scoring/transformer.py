@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from moderator.records import Article, Comment, Scores
-from moderator.scoring.encoder import mean_pool, pad_batch, run_layers
+from moderator.scoring.encoder import embed, mean_pool, pad_batch, run_layers
 from moderator.scoring.fake import STOPWORDS
 from moderator.scoring.offtopic import pair_features, sentence_spans, span_token_rows, unit
 
@@ -52,6 +52,7 @@ class Backbone:
         self.tok, self.model, self.n_frozen, self.tox_top = tok, model, n_frozen, tox_top
         self.max_length, self.article_max_length, self.bf16 = max_length, article_max_length, bf16
         self.prefix_ids = tok(query_prefix.strip(), add_special_tokens=False)["input_ids"]
+        self.dtype = next(model.encoder.parameters()).dtype
         self.query_prefix = query_prefix
 
     def _autocast(self):
@@ -80,7 +81,7 @@ class Backbone:
             idx = order[s : s + batch_size]
             ids, mask = pad_batch([prepared[i][0] for i in idx], self.tok.pad_token_id)
             with self._autocast():
-                x = self.model.embeddings(input_ids=ids)
+                x = embed(self.model.embeddings, ids, self.dtype)
                 x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
                 e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float()
                 tox = self.tox_top.states(x, mask).float() if self.tox_top is not None else None
@@ -123,7 +124,7 @@ class Backbone:
             idx = order[s : s + batch_size]
             ids, mask = pad_batch([seqs[i] for i in idx], self.tok.pad_token_id)
             with self._autocast():
-                x = self.model.embeddings(input_ids=ids)
+                x = embed(self.model.embeddings, ids, self.dtype)
                 x = run_layers(self.model.encoder.layer, x, mask).float()
             pooled = mean_pool(x, mask).numpy()
             for j, i in enumerate(idx):
@@ -162,17 +163,27 @@ class TransformerScorer:
         model_dir = Path(model_dir)
         config = json.loads((model_dir / "config.json").read_text())
         base = base_dir or config.get("base_model") or None
-        tok, model, _ = load_base(Path(base) if base else None, allow_download=allow_download)
+        use_bf16 = config.get("bf16", True) if bf16 is None else bf16
+        dtype = torch.bfloat16 if use_bf16 else torch.float32
+        # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
+        # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
+        tok, model, _ = load_base(Path(base) if base else None, allow_download=allow_download,
+                                  dtype=torch.float16 if use_bf16 else torch.float32)
+        words = model.embeddings.word_embeddings
+        for module in model.modules():
+            if module is not words:
+                for param in module.parameters(recurse=False):
+                    param.data = param.data.to(dtype)
         n_frozen = int(config["n_frozen"])
         import copy
 
         top = ToxicityTop(copy.deepcopy(model.encoder.layer[n_frozen:]), model.config.hidden_size,
                           tuple(config["labels"]))
         state = load_file(str(model_dir / "toxicity.safetensors"))
-        top.load_state_dict({k: v.float() for k, v in state.items()})
+        top.load_state_dict({k: v.to(dtype) for k, v in state.items()}, assign=True)
+        top.head.float()  # the heads read fp32 pooled states; per-token contributions stay exact
         top.eval()
         extra = load_file(str(model_dir / "offtopic.safetensors"))
-        use_bf16 = config.get("bf16", True) if bf16 is None else bf16
         backbone = Backbone(tok, model, n_frozen, top, int(config["max_length"]),
                             int(config["article_max_length"]), config["query_prefix"], use_bf16)
         return cls(backbone, config, extra["projection"].float().numpy())
