@@ -205,6 +205,14 @@ def _decision_json(decision: Any) -> dict[str, Any]:
     }
 
 
+def report_decision(decision: Any, as_json: bool, suffix: str = "") -> None:
+    """A decision as JSON on stdout, or as a one-line status change on stderr."""
+    if as_json:
+        emit_json(_decision_json(decision))
+    else:
+        notice(f"{decision.comment_id}: {decision.status_before.value} -> {decision.status_after.value}{suffix}")
+
+
 # -- decisions ------------------------------------------------------------------------------------------------
 @main.command()
 @click.argument("comment_id")
@@ -229,10 +237,7 @@ def decide(comment_id: str, action: str, reason: str, force: bool, as_json: bool
         decision = queue.decide(comment_id, action, settings.moderator, reason=reason, expected_status=expected)
     except StoreError as exc:
         raise Fail(str(exc)) from exc
-    if as_json:
-        emit_json(_decision_json(decision))
-    else:
-        notice(f"{comment_id}: {decision.status_before.value} -> {decision.status_after.value}")
+    report_decision(decision, as_json)
 
 
 @main.command()
@@ -249,10 +254,7 @@ def undo(comment_id: str | None, as_json: bool, settings: Settings) -> None:
         decision = queue.undo(settings.moderator, comment_id)
     except StoreError as exc:
         raise Fail(str(exc)) from exc
-    if as_json:
-        emit_json(_decision_json(decision))
-    else:
-        notice(f"{decision.comment_id}: {decision.status_before.value} -> {decision.status_after.value} (undone)")
+    report_decision(decision, as_json, " (undone)")
 
 
 @main.command()
