@@ -19,10 +19,10 @@ from moderator.bench import generate_corpus
 
 def write_jsonl(path: Path, n: int) -> None:
     with path.open("w", encoding="utf-8") as out:
-        for comment, article in generate_corpus(n):
+        for number, (comment, article) in enumerate(generate_corpus(n)):
             out.write(json.dumps({
                 "id": comment.id, "article_id": article.id, "article_title": article.headline,
-                "article_body": article.body, "text": comment.text, "author": f"user{int(comment.id.rsplit('c', 1)[-1]) % 997}",
+                "article_body": article.body, "text": comment.text, "author": f"user{number % 997}",
             }, ensure_ascii=False) + "\n")
 
 
