@@ -44,15 +44,6 @@ class FlagReport:
         return self.outcomes.get(Outcome.QUEUE.value, 0) + self.outcomes.get(Outcome.REJECT.value, 0)
 
 
-def _pending_batch(queue: Queue, after: str, limit: int) -> list[tuple[Comment, Scores | None]]:
-    rows = queue.db.query(
-        "SELECT c.id FROM comments c WHERE c.status = ? AND c.id > ? ORDER BY c.id LIMIT ?",
-        [Status.PENDING.value, after, limit],
-    )
-    items = [queue.require(row["id"]) for row in rows]
-    return [(item.comment, item.scores) for item in items]
-
-
 class Flagger:
     """Applies one policy to a queue; ``scorer`` fills in missing scores first."""
 
@@ -77,10 +68,13 @@ class Flagger:
             report.scored = score_queue(self.queue, self.scorer, batch_size=self.batch_size,
                                         on_batch=on_progress).scored
         after = ""
-        while batch := _pending_batch(self.queue, after, self.batch_size):
-            after = batch[-1][0].id
-            judged = [(c, *self._judge(c, s or memory_scores.get(c.id), memory_scores)) for c, s in batch]
-            for _, outcome, rule in judged:
+        while batch := self.queue.pending_in_id_order(after=after, limit=self.batch_size):
+            after = batch[-1].comment.id
+            judged = []
+            for item in batch:
+                scores = item.scores or memory_scores.get(item.comment.id)
+                judged.append((item.comment, scores, *self._judge(item.comment, scores, memory_scores)))
+            for _, _, outcome, rule in judged:
                 report.outcomes[outcome.value] += 1
                 report.rules[rule] += 1
             if not dry_run:
@@ -110,13 +104,13 @@ class Flagger:
             self._parent_outcomes[parent_id] = outcome
         return self._parent_outcomes[parent_id]
 
-    def _commit(self, judged: list[tuple[Comment, Outcome, str]]) -> None:
+    def _commit(self, judged: list[tuple[Comment, Scores | None, Outcome, str]]) -> None:
         """One transaction per batch: all of a batch's decisions land, or none."""
         with self.queue.transaction():
-            for comment, outcome, rule in judged:
+            for comment, scores, outcome, rule in judged:
                 try:
                     self.queue.decide(comment.id, outcome.action, self.moderator, rule=rule,
-                                      reason=_score_summary(self.queue, comment.id), expected_status=Status.PENDING)
+                                      reason=_score_summary(scores), expected_status=Status.PENDING)
                 except StaleDecision:  # a moderator got there first: theirs stands
                     continue
 
@@ -132,11 +126,9 @@ class Flagger:
         return scores
 
 
-def _score_summary(queue: Queue, comment_id: str) -> str:
+def _score_summary(scores: Scores | None) -> str:
     """The scores behind an automatic decision, for the reason column of the log."""
-    item = queue.require(comment_id)
-    if item.scores is None:
+    if scores is None:
         return "no scores"
-    s = item.scores
-    return f"toxicity={s.toxicity:.2f} off_topic={s.off_topic:.2f}" + "".join(
-        f" {label}={value:.2f}" for label, value in sorted(s.labels.items()))
+    return f"toxicity={scores.toxicity:.2f} off_topic={scores.off_topic:.2f}" + "".join(
+        f" {label}={value:.2f}" for label, value in sorted(scores.labels.items()))

@@ -294,6 +294,11 @@ class Queue:
         sql = f"{select}{where} ORDER BY {ORDER_BY} LIMIT ? OFFSET ?"
         return [self._item(row) for row in self.db.query(sql, [*params, limit, offset])]
 
+    def pending_in_id_order(self, *, after: str = "", limit: int = 256) -> list[QueueItem]:
+        """Pending comments after ``after`` in id order: a batch job walks these once and can resume."""
+        sql = f"{self._SELECT} WHERE c.status = ? AND c.id > ? ORDER BY c.id LIMIT ?"
+        return [self._item(row) for row in self.db.query(sql, [Status.PENDING.value, after, limit])]
+
     def count(self, flt: QueueFilter | None = None) -> int:
         where, params = self._where(flt or QueueFilter())
         joins = " LEFT JOIN scores s ON s.comment_id = c.id" if "s." in where else ""
