@@ -77,8 +77,7 @@ class CommentView(VerticalScroll):
         head.append(f"#{c.number} " if c.number is not None else "")
         head.append_text(safe_line(c.author or "—", "bold", width=40))
         when = age(c.posted_at, self.now)
-        head.append(f"  {when} ago" if when else "  (no date)", style="dim")
-        head.append(f"  {STATUS_LABEL[item.status]}", style="dim")
+        head.append(f"  {f'{when} ago' if when else '(no date)'}  {STATUS_LABEL[item.status]}", style="dim")
         other = claimed_by or (item.claimed_by if item.claimed_by != self.me and item.claimed_until > iso_z(self.now)
                                else "")
         if other:
