@@ -398,9 +398,9 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
         emit_json(data)
     else:
         prefix = "would be " if dry_run else ""
+        done = {"approve": "approved", "queue": "queued", "reject": "rejected"}
         notice(f"policy {policy.name}: {data['scored']} scored; " + ", ".join(
-            f"{n} {prefix}{outcome}d" if outcome != "queue" else f"{n} {prefix}queued"
-            for outcome, n in outcomes.items()))
+            f"{n} {prefix}{done[outcome]}" for outcome, n in outcomes.items()))
         for rule, n in report.rules.most_common():
             notice(f"  {n:>6}  {rule}")
     if fail_on_flagged and report.flagged:

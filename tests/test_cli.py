@@ -147,3 +147,10 @@ def test_evaluate_prints_metrics_and_reports_bad_lines(tmp_path: Path) -> None:
     assert report["toxic"]["n"] == 2 and report["toxic"]["roc_auc"] == 1.0
     table = runner.invoke(main, ["evaluate", str(path), "--model", "lexical-fake"])
     assert "roc_auc" in table.stdout and "toxic" in table.stdout
+
+
+def test_flag_summary_on_stderr(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    result = run("flag", "--model", "lexical-fake", "--dry-run")
+    assert "would be approved" in result.stderr and "would be rejected" in result.stderr
+    assert "would be queued" in result.stderr and result.stdout == ""
