@@ -60,16 +60,22 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_queue(settings: Settings) -> Any:
-    from moderator.store import Queue, open_db
-
-    return Queue(open_db(settings.db))
-
-
 class Fail(click.ClickException):
     """A refused request: message on stderr, exit code 1."""
 
     exit_code = ExitCode.ERROR
+
+
+def open_queue(settings: Settings) -> Any:
+    """The queue at ``settings.db``; a file that is not a queue database is refused with its path."""
+    import sqlite3
+
+    from moderator.store import Queue, open_db
+
+    try:
+        return Queue(open_db(settings.db))
+    except sqlite3.DatabaseError as exc:
+        raise Fail(f"{settings.db}: not a usable queue database ({exc})") from exc
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

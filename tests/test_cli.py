@@ -154,3 +154,11 @@ def test_flag_summary_on_stderr(run) -> None:
     result = run("flag", "--model", "lexical-fake", "--dry-run")
     assert "would be approved" in result.stderr and "would be rejected" in result.stderr
     assert "would be queued" in result.stderr and result.stdout == ""
+
+
+def test_a_file_that_is_not_a_database_is_refused_by_name(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("this is not sqlite\n" * 100, encoding="utf-8")
+    result = CliRunner().invoke(main, ["list", "--db", str(bogus)])
+    assert result.exit_code == 1 and f"{bogus}: not a usable queue database" in result.stderr
+    assert bogus.read_text(encoding="utf-8").startswith("this is not sqlite")
