@@ -136,3 +136,18 @@ def test_edge_cases_score_without_error(scorer) -> None:
     assert all(0.0 <= s.toxicity <= 1.0 and 0.0 <= s.off_topic <= 1.0 for s in scores)
     assert scores[1].toxicity > scores[3].toxicity
     assert scores[3].off_topic_passage == "Ein Satz ohne Punkt"
+
+
+def test_model_version_names_the_trained_heads(tmp_path) -> None:
+    """Retraining a head changes the version recorded with every score and decision."""
+    import shutil
+
+    from moderator.scoring import default_model_dir
+    from moderator.scoring.transformer import heads_digest
+
+    copy = tmp_path / "model"
+    shutil.copytree(default_model_dir(), copy)
+    before = heads_digest(copy)
+    assert len(before) == 8 and heads_digest(default_model_dir()) == before
+    (copy / "offtopic.safetensors").write_bytes((copy / "offtopic.safetensors").read_bytes() + b"\0")
+    assert heads_digest(copy) != before

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from moderator.scoring.offtopic import pair_features, sentence_spans, span_token
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "moderator-de-v1"  # = scoring.default_model_dir()
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
+ATTRIBUTION_BATCH = 8
 _WORD = re.compile(r"\w[\w'’-]*", re.UNICODE)
 
 
@@ -40,7 +41,7 @@ class Encoded:
     sentence_spans: list[tuple[int, int]]  # char spans in ``text``
     n_tokens: int
     tox_logits: np.ndarray | None = None
-    token_contrib: np.ndarray | None = None  # toxicity logit contribution per token (comment tokens only)
+    token_contrib: np.ndarray | None = None  # gradient x input per comment token (explained comments only)
     token_offsets: list[tuple[int, int]] | None = None
 
 
@@ -68,9 +69,31 @@ class Backbone:
             ids, offs = [ids[i] for i in keep], [offs[i] for i in keep]
         return [self.tok.bos_token_id, *self.prefix_ids, *ids, self.tok.eos_token_id], offs
 
+    def attribute(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Gradient x input of the toxicity logit at the shared bottom's output: one value per token.
+
+        The mean-pooled head's exact per-token split at the last layer is flat (the fine-tuned layers mix the
+        signal over every token); attributing at the layer where the toxicity branch starts points at the
+        words themselves. It costs one backward pass through the top layers, so callers run it only for
+        comments that will show words.
+        """
+        assert self.tox_top is not None
+        with torch.inference_mode(False), torch.enable_grad():
+            xs = x.clone().requires_grad_(True)  # a clone outside inference mode is a normal tensor
+            m = mask.clone()
+            with self._autocast():
+                h = self.tox_top.states(xs, m).float()
+            logit = self.tox_top.head(mean_pool(h, m))[:, 0]
+            (grad,) = torch.autograd.grad(logit.sum(), xs)
+        return (grad.float() * xs.detach().float()).sum(-1)
+
     @torch.inference_mode()
-    def encode_comments(self, items: Sequence[tuple[str, str]], batch_size: int = 32) -> list[Encoded]:
-        """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order."""
+    def encode_comments(self, items: Sequence[tuple[str, str]], batch_size: int = 32,
+                        explain: Callable[[float], bool] | None = None) -> list[Encoded]:
+        """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order.
+
+        ``explain(toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
+        """
         texts = [f"{t}\n{b}" if t else b for t, b in items]
         body_start = [len(t) + 1 if t else 0 for t, _ in items]
         prepared = [self._prepare(t) for t in texts]
@@ -89,6 +112,13 @@ class Backbone:
             for j, i in enumerate(idx):
                 out[i] = self._one(texts[i], body_start[i], prepared[i], e5[j], pooled[j], mask[j], first,
                                    None if tox is None else tox[j])
+            rows = [j for j, i in enumerate(idx) if explain and tox is not None and explain(out[i].tox_logits[0])]
+            for start in range(0, len(rows), ATTRIBUTION_BATCH):  # small chunks bound the backward's memory
+                chunk = rows[start : start + ATTRIBUTION_BATCH]
+                attributions = self.attribute(x[chunk], mask[chunk]).numpy()
+                for row, j in enumerate(chunk):
+                    enc = out[idx[j]]
+                    enc.token_contrib = attributions[row, first : first + len(enc.token_offsets or [])]
         return out  # type: ignore[return-value]
 
     def _one(self, text: str, body_start: int, prepared: tuple[list[int], list[tuple[int, int]]],
@@ -107,8 +137,6 @@ class Backbone:
             head = self.tox_top.head
             h = tox[:n]
             enc.tox_logits = head(h.mean(0)).numpy()
-            per_token = (h @ head.weight[0].float()).numpy() / n  # exact: logit = sum(per_token) + bias
-            enc.token_contrib = per_token[first : first + len(offs)]
         return enc
 
     @torch.inference_mode()
@@ -130,6 +158,14 @@ class Backbone:
             for j, i in enumerate(idx):
                 out[i] = unit(pooled[j])
         return out
+
+
+def heads_digest(model_dir: Path) -> str:
+    """Short hash of the trained files, so a retrained head can never pass for the old one in the audit log."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "toxicity.safetensors", "offtopic.safetensors"):
+        digest.update((model_dir / name).read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def _sigmoid(x: float) -> float:
@@ -184,6 +220,7 @@ class TransformerScorer:
         top.head.float()  # the heads read fp32 pooled states; per-token contributions stay exact
         top.eval()
         extra = load_file(str(model_dir / "offtopic.safetensors"))
+        config = {**config, "model_version": f"{config['model_version']}+heads-{heads_digest(model_dir)}"}
         backbone = Backbone(tok, model, n_frozen, top, int(config["max_length"]),
                             int(config["article_max_length"]), config["query_prefix"], use_bf16)
         return cls(backbone, config, extra["projection"].float().numpy())
@@ -234,36 +271,37 @@ class TransformerScorer:
             per = np.hstack([per, np.stack(enc.sentences) @ proj.T])
         return whole, per
 
-    def _toxic_words(self, enc: Encoded, scale: float) -> tuple[str, ...]:
+    def _toxic_words(self, enc: Encoded) -> tuple[str, ...]:
+        """Up to three words whose tokens pushed the toxicity logit up most (see Backbone.attribute)."""
         contrib, offs = enc.token_contrib, enc.token_offsets
         if contrib is None or offs is None or not len(contrib):
             return ()
-        centred = (contrib - contrib.mean()) * scale
         words: dict[tuple[int, int], float] = {}
         spans = [m.span() for m in _WORD.finditer(enc.text)
                  if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
-        for c, (s, _e) in zip(centred, offs, strict=False):
+        for c, (s, _e) in zip(contrib, offs, strict=False):
             for span in spans:
                 if span[0] <= s < span[1] or (s < span[0] < _e):
                     words[span] = words.get(span, 0.0) + float(c)
                     break
         if not words:
             return ()
-        # Fine-tuned top layers spread the signal over every token, so absolute contributions are flat;
-        # what is informative is which words stand out above the comment's own average.
         top = max(words.values())
-        ranked = sorted(((v, sp) for sp, v in words.items() if v > 0 and v >= 0.5 * top), reverse=True)
+        ranked = sorted(((v, sp) for sp, v in words.items() if v > 0 and v >= 0.3 * top), reverse=True)
         return tuple(dict.fromkeys(enc.text[a:b] for _, (a, b) in ranked[:3]))
 
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
         if not pairs:
             return []
-        encs = self.backbone.encode_comments([(c.title, c.text) for c, _ in pairs], self.batch_size)
-        refs = self._reference([a for _, a in pairs])
         pa, pb = self.config["toxicity"]["platt"]
-        oa, ob = self.config["off_topic"]["platt"]
         tox_threshold = self.config["toxicity"]["threshold"]
+        encs = self.backbone.encode_comments(
+            [(c.title, c.text) for c, _ in pairs], self.batch_size,
+            explain=lambda logit: _sigmoid(pa * logit + pb) >= tox_threshold,
+        )
+        refs = self._reference([a for _, a in pairs])
+        oa, ob = self.config["off_topic"]["platt"]
         out = []
         for enc, ref in zip(encs, refs, strict=True):
             logits = enc.tox_logits
@@ -281,7 +319,7 @@ class TransformerScorer:
                 k = int(np.argmax(ps))
                 a, b = enc.sentence_spans[k]
                 passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
-            words = self._toxic_words(enc, pa) if toxicity >= tox_threshold else ()
+            words = self._toxic_words(enc) if toxicity >= tox_threshold else ()
             out.append(Scores(toxicity=round(toxicity, 4), off_topic=round(off, 4), model_version=self.model_version,
                               labels=labels, toxic_words=words, off_topic_passage=passage,
                               passage_off_topic=passage_score))
