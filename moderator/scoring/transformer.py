@@ -2,8 +2,8 @@
 
 One pass per comment: embeddings and the bottom ``n_frozen`` layers are shared; the original top layers give
 e5 token states (off-topic: whole comment, its text, each sentence as a span of the same pass), the
-fine-tuned top layers give toxicity (mean-pooled linear heads, so each token's contribution is exact and
-the "words that drove the score" come for free). Articles are embedded once each and cached.
+fine-tuned top layers give toxicity (mean-pooled linear heads); for comments at or above the threshold, gradient
+x input at the shared bottom's output names the words that drove the score. Articles are embedded once and cached.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class TransformerScorer:
                           tuple(config["labels"]))
         state = load_file(str(model_dir / "toxicity.safetensors"))
         top.load_state_dict({k: v.to(dtype) for k, v in state.items()}, assign=True)
-        top.head.float()  # the heads read fp32 pooled states; per-token contributions stay exact
+        top.head.float()  # the heads read fp32 pooled states
         top.eval()
         extra = load_file(str(model_dir / "offtopic.safetensors"))
         config = {**config, "model_version": f"{config['model_version']}+heads-{heads_digest(model_dir)}"}
