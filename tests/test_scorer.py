@@ -151,3 +151,23 @@ def test_model_version_names_the_trained_heads(tmp_path) -> None:
     assert len(before) == 8 and heads_digest(default_model_dir()) == before
     (copy / "offtopic.safetensors").write_bytes((copy / "offtopic.safetensors").read_bytes() + b"\0")
     assert heads_digest(copy) != before
+
+
+@pytest.mark.model
+def test_rust_tokenizer_matches_the_transformers_one(scorer) -> None:
+    """Scoring reads tokenizer.json directly (less memory); ids and trimmed offsets must be the same."""
+    from transformers import AutoTokenizer
+
+    from moderator.scoring.convert import ensure_base_model
+    from moderator.scoring.transformer import RustTokenizer
+
+    base = ensure_base_model()
+    reference, rust = AutoTokenizer.from_pretrained(base, local_files_only=True), RustTokenizer(base / "tokenizer.json")
+    assert (rust.bos_token_id, rust.eos_token_id, rust.pad_token_id) == (
+        reference.bos_token_id, reference.eos_token_id, reference.pad_token_id)
+    for text in ["Wer so einen Schwachsinn fordert. Ihr Idioten!", "Ende.  Neu  \tda", "  ü 😀 [b]x[/b] \x1b[2J",
+                 "Die Impfung ist das eigentliche Verbrechen, und die Medien verschweigen die Toten."]:
+        want = reference(text, add_special_tokens=False, return_offsets_mapping=True)
+        got = rust(text, add_special_tokens=False, return_offsets_mapping=True)
+        assert got["input_ids"] == want["input_ids"]
+        assert [tuple(o) for o in got["offset_mapping"]] == [tuple(o) for o in want["offset_mapping"]]

@@ -41,11 +41,12 @@ def log(msg: str) -> None:
 
 
 def load_base(base_dir: Path | None = None, allow_download: bool = False,
-              dtype: torch.dtype = torch.float32) -> tuple[Any, Any, Path]:
+              dtype: torch.dtype = torch.float32, tokenizer: bool = True) -> tuple[Any, Any, Path]:
     """(tokenizer, BertModel eval in ``dtype``) from a converted cache dir or any local checkpoint.
 
     Training wants fp32 weights; scoring loads bf16 straight from the fp16 file, which halves resident
-    memory and skips autocast's per-call weight casts.
+    memory and skips autocast's per-call weight casts. ``tokenizer=False`` skips the transformers tokenizer
+    (None is returned) for callers that load the lighter Rust one themselves.
     """
     from transformers import AutoTokenizer, BertModel
     from transformers.utils import logging as hf_logging
@@ -53,7 +54,7 @@ def load_base(base_dir: Path | None = None, allow_download: bool = False,
     hf_logging.set_verbosity_error()  # the missing (unused) pooler is expected
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on every CLI call
     base_dir = Path(base_dir) if base_dir else ensure_base_model()
-    tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=not allow_download)
+    tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=not allow_download) if tokenizer else None
     model = BertModel.from_pretrained(base_dir, local_files_only=not allow_download, add_pooling_layer=False,
                                       dtype=dtype).eval()
     for p in model.parameters():

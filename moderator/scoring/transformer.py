@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,54 @@ class Encoded:
     tox_logits: np.ndarray | None = None
     token_contrib: np.ndarray | None = None  # gradient x input per comment token (explained comments only)
     token_offsets: list[tuple[int, int]] | None = None
+
+
+class RustTokenizer:
+    """The base's `tokenizer.json` through the `tokenizers` library alone: the calls the Backbone makes.
+
+    The transformers wrapper holds a second copy of the 250k-piece vocabulary (about 75 MB more resident);
+    scoring needs none of its extras.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.backend = Tokenizer.from_file(str(path))
+        self.bos_token_id = self._id("<s>")
+        self.eos_token_id = self._id("</s>")
+        self.pad_token_id = self._id("<pad>")
+
+    def _id(self, token: str) -> int:
+        token_id = self.backend.token_to_id(token)
+        if token_id is None:
+            raise ValueError(f"tokenizer has no {token} token")
+        return int(token_id)
+
+    def __call__(self, text: str, add_special_tokens: bool = False,
+                 return_offsets_mapping: bool = False) -> dict[str, Any]:
+        enc = self.backend.encode(text, add_special_tokens=add_special_tokens)
+        out: dict[str, Any] = {"input_ids": enc.ids}
+        if return_offsets_mapping:  # trimmed of the leading space a piece carries, as transformers reports them
+            out["offset_mapping"] = [self._trim(text, start, end) for start, end in enc.offsets]
+        return out
+
+    @staticmethod
+    def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+        trimmed = start  # spaces, and control characters the normaliser drops, are not part of the piece
+        while trimmed < end and (text[trimmed].isspace() or unicodedata.category(text[trimmed]) in ("Cc", "Cf")):
+            trimmed += 1
+        if trimmed == end > start:  # a bare "▁" piece: transformers points it at the next character
+            return end, end + 1
+        return trimmed, end
+
+
+def _scoring_tokenizer(base_dir: Path) -> Any:
+    """The Rust tokenizer where the checkpoint ships tokenizer.json, else the transformers one."""
+    if (base_dir / "tokenizer.json").exists():
+        return RustTokenizer(base_dir / "tokenizer.json")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
 
 
 class Backbone:
@@ -203,8 +252,9 @@ class TransformerScorer:
         dtype = torch.bfloat16 if use_bf16 else torch.float32
         # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
         # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
-        tok, model, _ = load_base(Path(base) if base else None, allow_download=allow_download,
-                                  dtype=torch.float16 if use_bf16 else torch.float32)
+        _, model, base_path = load_base(Path(base) if base else None, allow_download=allow_download,
+                                        dtype=torch.float16 if use_bf16 else torch.float32, tokenizer=False)
+        tok = _scoring_tokenizer(base_path)
         words = model.embeddings.word_embeddings
         for module in model.modules():
             if module is not words:
