@@ -117,14 +117,18 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, as_json: bool, settings: Se
         for bad in parsed.rejected:
             notice(str(bad))
         result = queue.add(parsed.articles, parsed.comments)
-        rejected_total += len(parsed.rejected)
+        for comment, stored_at in result.conflicts:
+            notice(f"{comment.source}: field 'id': {comment.id!r} already names a different comment "
+                   f"(from {stored_at}); not stored")
+        rejected = len(parsed.rejected) + len(result.conflicts)
+        rejected_total += rejected
         summary.append({
             "path": str(path), "format": parsed.format, "comments": len(parsed.comments),
             "new_comments": result.new_comments, "already_present": result.unchanged_comments,
-            "new_articles": result.new_articles, "rejected": len(parsed.rejected),
+            "new_articles": result.new_articles, "rejected": rejected,
         })
         notice(f"{path} ({parsed.format}): {result.new_comments} new, {result.unchanged_comments} already "
-               f"present, {len(parsed.rejected)} rejected")
+               f"present, {rejected} rejected")
     if as_json:
         emit_json({"files": summary, "rejected": rejected_total})
     if rejected_total:

@@ -146,6 +146,8 @@ class AddResult:
     new_articles: int
     new_comments: int
     unchanged_comments: int
+    # incoming comments whose id is already taken by a different comment: (incoming, the stored one's source)
+    conflicts: tuple[tuple[Comment, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,18 +216,37 @@ class Queue:
                 self._add_article(article, now)
             new_articles = conn.total_changes - before
             before = conn.total_changes
-            rows = [
-                (c.id, c.article_id, c.number, c.author, c.posted_at, c.title, c.text, c.parent_id,
-                 c.source, now, Status.PENDING.value)
-                for c in comments
-            ]
+            incoming = list(comments)
             conn.executemany(
                 "INSERT OR IGNORE INTO comments (id, article_id, number, author, posted_at, title, text, "
                 "parent_id, source, ingested_at, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
+                [(c.id, c.article_id, c.number, c.author, c.posted_at, c.title, c.text, c.parent_id,
+                  c.source, now, Status.PENDING.value) for c in incoming],
             )
             new_comments = conn.total_changes - before
-        return AddResult(new_articles, new_comments, len(rows) - new_comments)
+        conflicts = self._id_conflicts(incoming) if new_comments < len(incoming) else ()
+        return AddResult(new_articles, new_comments, len(incoming) - new_comments - len(conflicts), conflicts)
+
+    def _id_conflicts(self, incoming: list[Comment]) -> tuple[tuple[Comment, str], ...]:
+        """Incoming comments whose id the store already holds for another text or article.
+
+        Re-ingesting the same comment is a no-op; a *different* comment under a taken id (two exports that
+        both number their comments from 1) would otherwise vanish silently, so it is reported instead.
+        """
+        conflicts = []
+        for start in range(0, len(incoming), 500):
+            chunk = incoming[start : start + 500]
+            stored = {
+                row["id"]: row for row in self.db.query(
+                    f"SELECT id, article_id, text, source FROM comments WHERE id IN ({', '.join('?' * len(chunk))})",
+                    [c.id for c in chunk],
+                )
+            }
+            for comment in chunk:
+                row = stored[comment.id]
+                if (row["article_id"], row["text"]) != (comment.article_id, comment.text):
+                    conflicts.append((comment, str(row["source"] or "an earlier ingest")))
+        return tuple(conflicts)
 
     def _add_article(self, article: Article, now: str) -> None:
         """Insert a new article, or fill in fields an earlier source left empty (never overwrite)."""

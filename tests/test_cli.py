@@ -162,3 +162,14 @@ def test_a_file_that_is_not_a_database_is_refused_by_name(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["list", "--db", str(bogus)])
     assert result.exit_code == 1 and f"{bogus}: not a usable queue database" in result.stderr
     assert bogus.read_text(encoding="utf-8").startswith("this is not sqlite")
+
+
+def test_ingest_reports_an_id_taken_by_another_comment(run, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"id": "2", "article_id": "x", "text": "erster"}\n', encoding="utf-8")
+    second.write_text('{"id": "2", "article_id": "y", "text": "zweiter"}\n', encoding="utf-8")
+    run("ingest", str(first))
+    result = run("ingest", str(second), "--json", expect=1)
+    assert f"{second}:1: field 'id': '2' already names a different comment (from {first}:1)" in result.stderr
+    assert json.loads(result.stdout)["files"][0]["rejected"] == 1
+    assert [i["text"] for i in listed(run)] == ["erster"]

@@ -154,3 +154,12 @@ def test_two_processes_writing_at_once_never_hit_a_locked_database(tmp_path: Pat
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     assert len(Queue(open_db(path)).history("c1")) == 400
+
+
+def test_a_different_comment_under_a_taken_id_is_reported_not_lost_silently(queue: Queue) -> None:
+    clash = Comment(id="c1", article_id="a-other", text="ganz anderer Kommentar", source="other.jsonl:7")
+    same = COMMENTS[1]
+    result = queue.add([], [clash, same])
+    assert result.new_comments == 0 and result.unchanged_comments == 1
+    assert [(c.id, c.source) for c, _ in result.conflicts] == [("c1", "other.jsonl:7")]
+    assert queue.require("c1").comment.text == COMMENTS[0].text  # the stored comment is untouched
