@@ -327,10 +327,6 @@ def export(fmt: str, output: Path | None, since: str | None, until: str | None, 
 # -- scoring --------------------------------------------------------------------------------------------------
 def load_scorer_for(settings: Settings) -> Any:
     """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model."""
-    if settings.model == "lexical-fake":
-        from moderator.scoring.fake import FakeScorer
-
-        return FakeScorer()
     from moderator.scoring import load_scorer
 
     return load_scorer(settings.model_dir(), Path(settings.base_model) if settings.base_model else None)
@@ -348,10 +344,10 @@ def score(rescore: bool, as_json: bool, settings: Settings) -> None:
     Each batch is committed on its own: an interrupted run loses nothing and the next one resumes.
     """
     from moderator.progress import Progress
-    from moderator.scoring.batch import count_to_score, score_queue
+    from moderator.scoring.batch import score_queue
 
     queue = open_queue(settings)
-    total = count_to_score(queue, rescore=rescore)
+    total = queue.count_unscored(rescore=rescore)
     scorer = load_scorer_for(settings)
     progress = Progress("scoring", total)
     try:

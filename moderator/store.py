@@ -419,6 +419,13 @@ class Queue:
             pairs.append((comment, articles[comment.article_id]))
         return pairs
 
+    def count_unscored(self, *, rescore: bool = False) -> int:
+        """How many comments a score run would touch (every comment with ``rescore``): a progress bar's total."""
+        sql = "SELECT count(*) AS n FROM comments" if rescore else (
+            "SELECT count(*) AS n FROM comments c LEFT JOIN scores s ON s.comment_id = c.id WHERE s.comment_id IS NULL"
+        )
+        return int(next(self.db.query(sql))["n"])
+
     def save_scores(self, scored: Sequence[tuple[str, Scores]]) -> None:
         """Store a batch of scores and the risk they imply, atomically (a killed run keeps whole batches)."""
         now = iso(self.clock())

@@ -15,8 +15,10 @@ FAKE_MODEL = "lexical-fake"
 
 
 def default_model_dir() -> Path:
-    """The shipped model: models/moderator-de-v1 beside the package."""
-    return Path(__file__).resolve().parents[2] / "models" / "moderator-de-v1"
+    """The shipped model: models/moderator-de-v1 beside the package (named once, in moderator.config)."""
+    from moderator.config import DEFAULT_MODEL_NAME, default_models_dir
+
+    return default_models_dir() / DEFAULT_MODEL_NAME
 
 
 def load_scorer(model_dir: Path | None = None, base_dir: Path | None = None) -> Scorer:

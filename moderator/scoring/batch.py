@@ -40,11 +40,3 @@ def score_queue(
         scored += len(pairs)
         if on_batch:
             on_batch(len(pairs))
-
-
-def count_to_score(queue: Queue, *, rescore: bool = False) -> int:
-    """How many comments a score run would touch (for the progress bar's total)."""
-    sql = "SELECT count(*) AS n FROM comments" if rescore else (
-        "SELECT count(*) AS n FROM comments c LEFT JOIN scores s ON s.comment_id = c.id WHERE s.comment_id IS NULL"
-    )
-    return int(next(queue.db.query(sql))["n"])

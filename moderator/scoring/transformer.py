@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from moderator.records import Article, Comment, Scores
+from moderator.scoring import default_model_dir
 from moderator.scoring.encoder import embed, mean_pool, pad_batch, run_layers
 from moderator.scoring.fake import STOPWORDS
 from moderator.scoring.offtopic import pair_features, sentence_spans, span_token_rows, unit
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "moderator-de-v1"  # = scoring.default_model_dir()
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
 ATTRIBUTION_BATCH = 8
 _WORD = re.compile(r"\w[\w'’-]*", re.UNICODE)
@@ -236,7 +236,7 @@ class TransformerScorer:
         self.batch_size = 32
 
     @classmethod
-    def load(cls, model_dir: Path = DEFAULT_MODEL, base_dir: Path | None = None, device: str = "cpu",
+    def load(cls, model_dir: Path | None = None, base_dir: Path | None = None, device: str = "cpu",
              *, allow_download: bool = False, bf16: bool | None = None) -> TransformerScorer:
         """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``)."""
         from safetensors.torch import load_file
@@ -245,7 +245,7 @@ class TransformerScorer:
 
         if device != "cpu":
             raise ValueError("only device='cpu' is supported by this build")
-        model_dir = Path(model_dir)
+        model_dir = Path(model_dir) if model_dir else default_model_dir()
         config = json.loads((model_dir / "config.json").read_text())
         base = base_dir or config.get("base_model") or None
         use_bf16 = config.get("bf16", True) if bf16 is None else bf16
