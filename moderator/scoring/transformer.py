@@ -158,16 +158,17 @@ class Backbone:
                 e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float()
                 tox = self.tox_top.states(x, mask).float() if self.tox_top is not None else None
             pooled = mean_pool(e5, mask)
+            encs = [self._one(texts[i], body_start[i], prepared[i], e5[j], pooled[j], mask[j], first,
+                              None if tox is None else tox[j]) for j, i in enumerate(idx)]
             for j, i in enumerate(idx):
-                out[i] = self._one(texts[i], body_start[i], prepared[i], e5[j], pooled[j], mask[j], first,
-                                   None if tox is None else tox[j])
-            rows = [j for j, i in enumerate(idx) if explain and tox is not None and explain(out[i].tox_logits[0])]
+                out[i] = encs[j]
+            rows = [j for j, enc in enumerate(encs)
+                    if explain and enc.tox_logits is not None and explain(float(enc.tox_logits[0]))]
             for start in range(0, len(rows), ATTRIBUTION_BATCH):  # small chunks bound the backward's memory
                 chunk = rows[start : start + ATTRIBUTION_BATCH]
                 attributions = self.attribute(x[chunk], mask[chunk]).numpy()
                 for row, j in enumerate(chunk):
-                    enc = out[idx[j]]
-                    enc.token_contrib = attributions[row, first : first + len(enc.token_offsets or [])]
+                    encs[j].token_contrib = attributions[row][first : first + len(encs[j].token_offsets or [])]
         return out  # type: ignore[return-value]
 
     def _one(self, text: str, body_start: int, prepared: tuple[list[int], list[tuple[int, int]]],
