@@ -94,6 +94,40 @@ def test_sentence_spans_and_token_rows() -> None:
     assert span_token_rows(offsets, spans, first=3) == [[3, 4], [5, 6], [7, 8]]
 
 
+def test_passage_windows_are_sentence_runs_holding_a_share_of_the_comment() -> None:
+    from moderator.scoring.offtopic import passage_windows
+
+    assert passage_windows([40]) == []  # one sentence: the passage would be the whole comment
+    assert passage_windows([3, 2]) == []  # too short to hold a subject of its own
+    # 100 tokens: each run needs 30; a long sentence stands alone, short ones are joined with their neighbours
+    assert passage_windows([10, 10, 10, 40, 10, 20]) == [(0, 3), (1, 4), (2, 4), (3, 4), (4, 6)]
+
+
+@pytest.mark.model
+@pytest.mark.shared
+def test_drifting_comments_report_the_passage_that_drifts(scorer) -> None:
+    """The sample pages' drift comments open on topic and wander off; the passage must come from the wander."""
+    import json
+
+    from moderator.ingest.forum_dump import parse_forum
+
+    from .conftest import shared_path
+
+    checked = 0
+    for labels_path in sorted(shared_path("samples", "pages").glob("*.labels.json")):
+        page = labels_path.with_name(labels_path.name.replace(".labels.json", ".txt"))
+        parsed = parse_forum(page.read_text(encoding="utf-8"), str(page))
+        article = parsed.articles[0]
+        drift = {c["number"] for c in json.loads(labels_path.read_text(encoding="utf-8"))["comments"] if c["drift"]}
+        for comment in (c for c in parsed.comments if c.number in drift):
+            s = scorer.score([(comment, article)])[0]
+            opening = comment.text.split(". ")[0]
+            assert s.off_topic_passage in comment.text and opening not in s.off_topic_passage, comment.number
+            assert s.passage_off_topic is not None and s.passage_off_topic > s.off_topic
+            checked += 1
+    assert checked == 3
+
+
 def test_head_tail_truncation_keeps_both_ends() -> None:
     from moderator.scoring.encoder import head_tail_ids
 
@@ -118,6 +152,36 @@ def test_platt_and_logreg_fit_separable_data() -> None:
     logits = logreg_logit(x, *head)
     assert np.all(np.diff(logits) > 0)
 
+
+
+def test_per_scheme_heads_fold_into_one_headline_row_exactly() -> None:
+    import math
+
+    import torch
+
+    from moderator.scoring.data import LABELS, Example
+    from moderator.scoring.train import AUX_HEADS, ToxicityTop, _label_matrix, fold_headline
+
+    torch.manual_seed(0)
+    labels = (*LABELS, *AUX_HEADS)
+    layer = torch.nn.ModuleList()  # no layers: the head reads the mean of the input states directly
+    top = ToxicityTop(layer, 8, labels)
+    x, mask = torch.randn(3, 5, 8), torch.ones(3, 5, dtype=torch.long)
+    with torch.no_grad():
+        full = top(x, mask)
+        folded = fold_headline(top, "per_scheme")(x, mask)
+    mean_of_schemes = full[:, [labels.index(k) for k in AUX_HEADS]].mean(1)
+    assert folded.shape == (3, len(LABELS))
+    assert torch.allclose(folded[:, 0], mean_of_schemes, atol=1e-6)
+    assert torch.allclose(folded[:, 1:], full[:, 1 : len(LABELS)])
+
+    # each scheme head is trained on its own scheme's toxic label only
+    ge21 = Example("x", {"toxic": 1.0}, "germeval2021")
+    ge18 = Example("y", {"toxic": 0.0, "insult": 0.0}, "germeval2018")
+    y, _ = _label_matrix([ge21, ge18], labels)
+    row21, row18 = y[0].tolist(), y[1].tolist()
+    assert row21[labels.index("toxic_ge21")] == 1.0 and math.isnan(row21[labels.index("toxic_ge1819")])
+    assert row18[labels.index("toxic_ge1819")] == 0.0 and math.isnan(row18[labels.index("toxic_ge21")])
 
 @pytest.mark.model
 def test_edge_cases_score_without_error(scorer) -> None:

@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from moderator.records import Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.encoder import embed, mean_pool, pad_batch, run_layers
 from moderator.scoring.fake import STOPWORDS
-from moderator.scoring.offtopic import pair_features, sentence_spans, span_token_rows, unit
+from moderator.scoring.offtopic import pair_features, passage_windows, sentence_spans, span_token_rows, unit
 
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
 ATTRIBUTION_BATCH = 8
@@ -41,6 +41,7 @@ class Encoded:
     sentences: list[np.ndarray]
     sentence_spans: list[tuple[int, int]]  # char spans in ``text``
     n_tokens: int
+    passages: list[tuple[int, int, np.ndarray, int]] = field(default_factory=list)  # sentences [i, j), vector, tokens
     tox_logits: np.ndarray | None = None
     token_contrib: np.ndarray | None = None  # gradient x input per comment token (explained comments only)
     token_offsets: list[tuple[int, int]] | None = None
@@ -179,10 +180,13 @@ class Backbone:
         spans = [(a + body_start, b + body_start) for a, b in sentence_spans(text[body_start:])]
         rows = span_token_rows(offs, spans, first)
         body_rows = [first + k for k, (a, _) in enumerate(offs) if a >= body_start] or list(range(n))
-        sents = [unit(e5[r].mean(0).numpy()) for r in rows if r]
         spans = [sp for sp, r in zip(spans, rows, strict=True) if r]
+        rows = [r for r in rows if r]
+        sents = [unit(e5[r].mean(0).numpy()) for r in rows]
+        passages = [(i, j, unit(e5[[t for r in rows[i:j] for t in r]].mean(0).numpy()), sum(map(len, rows[i:j])))
+                    for i, j in passage_windows([len(r) for r in rows])]
         enc = Encoded(text, unit(pooled.numpy()), unit(e5[body_rows].mean(0).numpy()), sents, spans, n,
-                      token_offsets=offs)
+                      passages, token_offsets=offs)
         if tox is not None:
             head = self.tox_top.head
             h = tox[:n]
@@ -314,13 +318,16 @@ class TransformerScorer:
         mean, std, w, b = self._ot
         return ((np.atleast_2d(feats) - mean) / std) @ w + b
 
-    def _features(self, enc: Encoded, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _features(self, enc: Encoded, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feature rows of the whole comment, of each sentence alone, and of each passage as if it stood alone."""
         whole, per = pair_features(enc.whole, enc.body, enc.sentences, enc.n_tokens, ref, self._generic)
         proj = self._projection
         whole = np.concatenate([whole, proj @ enc.whole])
         if len(enc.sentences):
             per = np.hstack([per, np.stack(enc.sentences) @ proj.T])
-        return whole, per
+        passages = [np.concatenate([pair_features(v, v, enc.sentences[i:j], n, ref, self._generic)[0], proj @ v])
+                    for i, j, v, n in enc.passages]
+        return whole, per, np.array(passages).reshape(len(passages), len(whole))
 
     def _toxic_words(self, enc: Encoded) -> tuple[str, ...]:
         """Up to three words whose tokens pushed the toxicity logit up most (see Backbone.attribute)."""
@@ -362,16 +369,23 @@ class TransformerScorer:
             # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
             labels = {name: round(toxicity * _sigmoid(v), 4)
                       for name, v in zip(self.labels[1:], logits[1:], strict=True)}
-            whole, per = self._features(enc, ref)
+            whole, per, passages = self._features(enc, ref)
             off = _sigmoid(oa * float(self._ot_logit(whole)[0]) + ob)
             passage, passage_score = "", None
-            if len(per):
+            if len(passages):  # runs of sentences: a comment whose second half wanders off is caught here
+                ps = 1 / (1 + np.exp(-(oa * self._ot_logit(passages) + ob)))
+                k = int(np.argmax(ps))
+                i, j = enc.passages[k][:2]
+                passage, passage_score = enc.text[enc.sentence_spans[i][0] : enc.sentence_spans[j - 1][1]], float(ps[k])
+                if self.config["off_topic"].get("passages_raise_score", False):
+                    off = max(off, passage_score)
+            elif len(per):
                 ps = 1 / (1 + np.exp(-(oa * self._ot_logit(per) + ob)))
                 k = int(np.argmax(ps))
                 a, b = enc.sentence_spans[k]
-                passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
+                passage, passage_score = enc.text[a:b], float(ps[k])
             words = self._toxic_words(enc) if toxicity >= tox_threshold else ()
             out.append(Scores(toxicity=round(toxicity, 4), off_topic=round(off, 4), model_version=self.model_version,
                               labels=labels, toxic_words=words, off_topic_passage=passage,
-                              passage_off_topic=passage_score))
+                              passage_off_topic=None if passage_score is None else round(passage_score, 4)))
         return out
