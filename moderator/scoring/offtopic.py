@@ -24,8 +24,18 @@ from typing import Any
 
 import numpy as np
 
+# A passage is a run of consecutive sentences holding at least this share of the comment's tokens: long enough
+# to be a subject of its own (one generic sentence is not), short enough to catch a comment whose second half
+# wanders off. Scored by the same head as a whole comment.
+PASSAGE_SHARE = 0.3
+MIN_PASSAGE_TOKENS = 12
 FEATURES = ("cos_article", "cos_body", "min_sentence_cos", "mean_sentence_cos", "log_tokens", "cos_generic")
-N_COMPONENTS = 50  # principal components of the comment embedding appended to FEATURES
+# Principal components of the comment embedding appended to FEATURES (what kind of post it is), and the L2
+# strength: chosen by grouped CV repeated over 8 fold assignments on the 80 % dev articles (0.747 for 10
+# components at L2 30, against 0.730 for the earlier 50 components at L2 1000).
+N_COMPONENTS = 10
+L2 = 30.0
+CV_REPEATS = 8
 _SENT_END = re.compile(r"(?<=[.!?…])[\"'»«”“)]*\s+|\n+")
 
 
@@ -56,6 +66,22 @@ def span_token_rows(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]
                 rows[j].append(first + i)
                 break
     return rows
+
+
+def passage_windows(sizes: list[int]) -> list[tuple[int, int]]:
+    """Sentence runs ``[i, j)``: for each start, the shortest run with PASSAGE_SHARE of the tokens (and at least
+    MIN_PASSAGE_TOKENS); never the whole comment, which is scored as such."""
+    need = max(MIN_PASSAGE_TOKENS, PASSAGE_SHARE * sum(sizes))
+    out = []
+    for i in range(len(sizes)):
+        n = 0
+        for j in range(i, len(sizes)):
+            n += sizes[j]
+            if n >= need:
+                if (i, j + 1) != (0, len(sizes)):
+                    out.append((i, j + 1))
+                break
+    return out
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -122,11 +148,12 @@ def _rows(idx: list[int], records: list[dict], encs: list, titles: dict, generic
 
 
 def _fit(idx: list[int], records: list[dict], encs: list, titles: dict, l2: float, synth_weight: float,
-         seed: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray, np.ndarray]:
+         seed: int, n_components: int = N_COMPONENTS,
+         ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray, np.ndarray]:
     """Fit generic vector, PCA projection and head on the records ``idx`` (labelled + optional synthetic)."""
     generic = unit(np.mean([titles[records[i]["article_title"]] for i in idx], axis=0))
     whole = np.array([encs[i].whole for i in idx])
-    proj = np.linalg.svd(whole - whole.mean(0), full_matrices=False)[2][:N_COMPONENTS]
+    proj = np.linalg.svd(whole - whole.mean(0), full_matrices=False)[2][:n_components]
     lab = [i for i in idx if records[i]["off_topic"] is not None]
     x = _rows(lab, records, encs, titles, generic, proj)
     y = np.array([float(records[i]["off_topic"]) for i in lab])
@@ -147,9 +174,14 @@ def _labels(idx: list[int], records: list[dict]) -> np.ndarray:
 
 
 def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
-                   folds: int = 5, seed: int = 13, test_fraction: float = 0.2, l2: float = 1000.0,
-                   synth_weight: float = 0.05, reference: str = "blend", article_max_length: int = 512) -> dict:
-    """Grouped (by article) CV on 80% of articles, one untouched test on the other 20%, then fit on all."""
+                   folds: int = 5, seed: int = 13, test_fraction: float = 0.2, l2: float = L2,
+                   synth_weight: float = 0.05, reference: str = "blend", article_max_length: int = 512,
+                   n_components: int = N_COMPONENTS, repeats: int = CV_REPEATS) -> dict:
+    """Grouped (by article) CV on 80% of articles, one untouched test on the other 20%, then fit on all.
+
+    The CV is repeated over ``repeats`` fold assignments: with ~18 positives a fold, one assignment's mean
+    moves by ±0.01 from the next. Platt scaling and the threshold come from the pooled out-of-fold scores.
+    """
     from safetensors.numpy import save_file
 
     from moderator.scoring import metrics
@@ -163,44 +195,59 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     random.Random(seed).shuffle(articles)
     n_test = round(len(articles) * test_fraction)
     test_articles, dev_articles = set(articles[:n_test]), articles[n_test:]
-    fold_of = {a: k % folds for k, a in enumerate(dev_articles)}
     labelled = [i for i, r in enumerate(records) if r["off_topic"] is not None]
     oof_idx: list[int] = []
     oof: list[float] = []
     fold_aucs: list[float | None] = []
     base_aucs: list[float | None] = []
-    for k in range(folds):
-        tr = [i for i, r in enumerate(records) if fold_of.get(r["article_id"], -1) not in (-1, k)]
-        te = [i for i in labelled if fold_of.get(records[i]["article_id"]) == k]
-        head, generic, proj = _fit(tr, records, encs, titles, l2, synth_weight, seed + k)
-        xt = _rows(te, records, encs, titles, generic, proj)
-        logit = logreg_logit(xt, *head)
-        fold_aucs.append(metrics.roc_auc(_labels(te, records), logit))
-        base_aucs.append(metrics.roc_auc(_labels(te, records), -xt[:, 0]))
-        oof_idx += te
-        oof += logit.tolist()
+    repeat_means: list[float] = []
+    for rep in range(repeats):
+        order = list(dev_articles)
+        if rep:  # the first assignment is the one reported per fold, as before
+            random.Random(seed + 1000 * rep).shuffle(order)
+        fold_of = {a: k % folds for k, a in enumerate(order)}
+        rep_aucs = []
+        for k in range(folds):
+            tr = [i for i, r in enumerate(records) if fold_of.get(r["article_id"], -1) not in (-1, k)]
+            te = [i for i in labelled if fold_of.get(records[i]["article_id"]) == k]
+            head, generic, proj = _fit(tr, records, encs, titles, l2, synth_weight, seed + k, n_components)
+            xt = _rows(te, records, encs, titles, generic, proj)
+            logit = logreg_logit(xt, *head)
+            rep_aucs.append(metrics.roc_auc(_labels(te, records), logit))
+            if rep == 0:
+                fold_aucs.append(rep_aucs[-1])
+                base_aucs.append(metrics.roc_auc(_labels(te, records), -xt[:, 0]))
+            oof_idx += te
+            oof += logit.tolist()
+        repeat_means.append(float(np.mean([a for a in rep_aucs if a is not None])))
     y_oof = _labels(oof_idx, records)
     platt = fit_platt(np.array(oof), y_oof)
     cal = 1 / (1 + np.exp(-(platt[0] * np.array(oof) + platt[1])))
     threshold = metrics.best_threshold([(y_oof, cal)])
     dev_idx = [i for i, r in enumerate(records) if r["article_id"] not in test_articles]
     te = [i for i in labelled if records[i]["article_id"] in test_articles]
-    head, generic, proj = _fit(dev_idx, records, encs, titles, l2, synth_weight, seed)
+    head, generic, proj = _fit(dev_idx, records, encs, titles, l2, synth_weight, seed, n_components)
     xt = _rows(te, records, encs, titles, generic, proj)
     test_prob = 1 / (1 + np.exp(-(platt[0] * logreg_logit(xt, *head) + platt[1])))
     test = metrics.binary_report(_labels(te, records), test_prob, threshold)
     test["title_cosine_baseline_roc_auc"] = metrics.roc_auc(_labels(te, records), -xt[:, 0])
     (mean, std, weights, bias), generic, proj = _fit(list(range(len(records))), records, encs, titles, l2,
-                                                     synth_weight, seed)
+                                                     synth_weight, seed, n_components)
     report = {
-        "features": [*FEATURES, *(f"pc{k}" for k in range(N_COMPONENTS))],
+        "features": [*FEATURES, *(f"pc{k}" for k in range(n_components))],
         "mean": mean.tolist(), "std": std.tolist(), "weights": weights.tolist(), "bias": bias,
         "platt": list(platt), "threshold": threshold, "generic": generic.tolist(), "reference": reference,
         "article_max_length": article_max_length, "n_frozen": n_frozen, "l2": l2, "synth_weight": synth_weight,
+        "n_components": n_components,
         "cv": {"folds": folds, "grouped_by": "article_id", "articles": len(dev_articles),
-               "fold_roc_auc": fold_aucs, "mean_roc_auc": float(np.mean([a for a in fold_aucs if a is not None])),
+               "fold_roc_auc": fold_aucs, "mean_roc_auc": float(np.mean(repeat_means)),
+               "first_assignment_mean_roc_auc": float(np.mean([a for a in fold_aucs if a is not None])),
+               "repeats": repeats, "repeat_mean_roc_auc": repeat_means,
                "title_cosine_baseline_mean_roc_auc": float(np.mean([a for a in base_aucs if a is not None])),
-               "pooled_oof": metrics.binary_report(y_oof, cal, threshold)},
+               "pooled_oof": metrics.binary_report(y_oof, cal, threshold),
+               # for policy bands: how much a lower "queue from" edge catches, and how much it queues
+               "oof_recall_and_queued_share": {f"{t:.2f}": [float((cal[y_oof] >= t).mean()), float((cal >= t).mean())]
+                                                for t in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)}},
         "test": dict(test, articles=n_test),
         "labelled": len(labelled), "seconds": round(time.time() - t0),
     }
