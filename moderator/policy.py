@@ -54,9 +54,11 @@ class Band:
             raise ValueError(f"bands need 0 <= approve_below <= reject_at <= 1 (got {self})")
 
 
+# off_topic 0.2: on held-out One Million Posts folds this edge sends 76 % of the off-topic posts to a human
+# (0.5 sent 20 %: calibrated off-topic scores rarely pass 0.5, since most posts under an article are on topic).
 DEFAULT_BANDS: dict[str, Band] = {
     "toxicity": Band(approve_below=0.25, reject_at=0.98),
-    "off_topic": Band(approve_below=0.5),
+    "off_topic": Band(approve_below=0.2),
 }
 
 
@@ -72,6 +74,8 @@ class Policy:
             return scores.toxicity
         if label == "off_topic":
             return scores.off_topic
+        if label == "passage_off_topic":  # the furthest-straying passage alone: catches comments that drift
+            return scores.passage_off_topic
         return scores.labels.get(label)
 
     def judge(self, scores: Scores, *, author: str = "", parent_outcome: Outcome | None = None) -> tuple[Outcome, str]:

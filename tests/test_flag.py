@@ -25,7 +25,8 @@ def scores(tox: float, off: float = 0.1, **labels: float) -> Scores:
 @pytest.mark.parametrize(
     ("s", "outcome"),
     [(scores(0.1), Outcome.APPROVE), (scores(0.5), Outcome.QUEUE), (scores(0.99), Outcome.REJECT),
-     (scores(0.1, 0.7), Outcome.QUEUE), (scores(0.1, threat=0.9), Outcome.APPROVE)],
+     (scores(0.1, 0.7), Outcome.QUEUE), (scores(0.1, 0.25), Outcome.QUEUE), (scores(0.1, 0.15), Outcome.APPROVE),
+     (scores(0.1, threat=0.9), Outcome.APPROVE)],
 )
 def test_default_policy_bands(s: Scores, outcome: Outcome) -> None:
     assert Policy().judge(s)[0] is outcome
@@ -35,6 +36,14 @@ def test_fine_label_bands_apply_when_configured() -> None:
     policy = Policy(bands={"toxicity": Band(0.25, 0.98), "threat": Band(0.5, 0.95)})
     assert policy.judge(scores(0.1, threat=0.6)) == (Outcome.QUEUE, "threat in [0.5, 0.95): review")
     assert policy.judge(scores(0.1, threat=0.96))[0] is Outcome.REJECT
+
+
+def test_a_passage_band_queues_a_comment_that_drifts() -> None:
+    drifting = Scores(toxicity=0.05, off_topic=0.1, model_version="t", off_topic_passage="Der Rundfunkbeitrag ...",
+                      passage_off_topic=0.45)
+    assert Policy().judge(drifting)[0] is Outcome.APPROVE  # not a default band
+    policy = Policy(bands={"passage_off_topic": Band(0.3)})
+    assert policy.judge(drifting) == (Outcome.QUEUE, "passage_off_topic in [0.3, 1.01): review")
 
 
 def test_risk_is_the_worse_headline_score_not_a_fine_label() -> None:
