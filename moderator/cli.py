@@ -502,16 +502,24 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
 # -- review ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--moderator", default=None, help="Your name in the audit log (default: $USER).")
+@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Policy TOML whose review edges mark scores as high (default: as for `flag`).")
 @common_options
 def review(settings: Settings) -> None:
-    """Open the moderator's desk (Textual TUI) on the queue."""
+    """Open the moderator's desk (Textual TUI) on the queue; scores show as high from the policy's review edges."""
     if not sys.stdout.isatty():
         raise Fail("review needs a terminal; use `moderator list` in scripts")
     from moderator.config import read_config_file
+    from moderator.policy import load_policy
     from moderator.tui.app import run_review
 
-    keymap = {str(k): str(v) for k, v in read_config_file(settings.config_file).get("keys", {}).items()}
-    run_review(settings.db, settings.moderator, keymap)
+    config = read_config_file(settings.config_file)
+    keymap = {str(k): str(v) for k, v in config.get("keys", {}).items()}
+    try:
+        policy = load_policy(settings.policy, config)  # the desk marks high what this policy queues
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    run_review(settings.db, settings.moderator, keymap, policy)
 
 
 if __name__ == "__main__":

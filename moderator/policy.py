@@ -20,6 +20,7 @@ from typing import Any
 from moderator.records import Action, Scores
 
 NEVER = 1.01  # a band edge no calibrated score reaches
+HEADLINE_LABELS = ("toxicity", "off_topic")
 
 
 def risk_score(scores: Scores) -> float:
@@ -68,6 +69,19 @@ class Policy:
     bands: dict[str, Band] = field(default_factory=lambda: dict(DEFAULT_BANDS))
     queue_replies_to_flagged: bool = True
     queue_authors: frozenset[str] = frozenset()
+
+    def review_edge(self, label: str) -> float:
+        """The score from which this policy sends a comment to a human on ``label`` (0.5 without a band).
+
+        The desk marks, filters and underlines by these edges, so what looks high there is what the policy
+        queues, not a fixed 0.5 that calibrated off-topic scores rarely reach.
+        """
+        band = self.bands.get(label)
+        return band.approve_below if band is not None and band.approve_below < NEVER else 0.5
+
+    def review_edges(self) -> tuple[tuple[str, float], ...]:
+        """(label, review edge) of the two headline scores, toxicity then off-topic."""
+        return tuple((label, self.review_edge(label)) for label in HEADLINE_LABELS)
 
     def label_value(self, scores: Scores, label: str) -> float | None:
         if label == "toxicity":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textual.app import App
 
+from moderator.policy import Policy
 from moderator.store import Queue, open_db, utc_now
 from moderator.tui.screens.desk import DeskScreen
 
@@ -25,10 +26,12 @@ class ModeratorApp(App[None]):
     CSS_PATH = "moderator.tcss"
     TITLE = "moderator review"
 
-    def __init__(self, db_path: Path, moderator: str, *, clock: Clock | None = None) -> None:
+    def __init__(self, db_path: Path, moderator: str, *, clock: Clock | None = None,
+                 policy: Policy | None = None) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.moderator = moderator
+        self.policy = policy or Policy()  # its review edges decide what the desk shows as high
         self.clock: Clock = clock or utc_now
         self.queue = Queue(open_db(self.db_path), clock=self.clock)
         self.sub_title = moderator
@@ -55,18 +58,20 @@ class ModeratorApp(App[None]):
 
 
 def make_app(
-    db_path: Path, moderator: str, *, clock: Clock | None = None, keymap: dict[str, str] | None = None
+    db_path: Path, moderator: str, *, clock: Clock | None = None, keymap: dict[str, str] | None = None,
+    policy: Policy | None = None,
 ) -> ModeratorApp:
     """The desk for `moderator review` and for tests; ``keymap`` maps binding ids to keys ([keys] in config)."""
-    app = ModeratorApp(db_path, moderator, clock=clock)
+    app = ModeratorApp(db_path, moderator, clock=clock, policy=policy)
     if keymap:
         app.set_keymap(keymap)
     return app
 
 
-def run_review(db_path: Path, moderator: str, keymap: dict[str, str] | None = None) -> None:
+def run_review(db_path: Path, moderator: str, keymap: dict[str, str] | None = None,
+               policy: Policy | None = None) -> None:
     """Run the desk in the terminal until the moderator quits (decisions are already saved by then)."""
-    app = make_app(db_path, moderator, keymap=keymap)
+    app = make_app(db_path, moderator, keymap=keymap, policy=policy)
     try:
         app.run()
     finally:

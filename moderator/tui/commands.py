@@ -38,8 +38,10 @@ class DeskCommands(Provider):
             (f"Filter: {value}", STATUS_HELP[value], status(value)) for value in STATUS_CYCLE
         ]
         commands += [
-            ("Filter: toxicity ≥ 0.5", "only comments the scorer finds toxic", label("toxicity")),
-            ("Filter: off-topic ≥ 0.5", "only comments that stray from the article", label("off_topic")),
+            (f"Filter: toxicity ≥ {desk.filters.edge('toxicity'):g}", "only comments the scorer finds toxic",
+             label("toxicity")),
+            (f"Filter: off-topic ≥ {desk.filters.edge('off_topic'):g}", "only comments that stray from the article",
+             label("off_topic")),
             ("Filter: any label", "drop the label filter", label(None)),
             ("Filter: this article", "only comments under the selected comment's article",
              lambda: None if desk.filters.article_id else desk.action_toggle_article_filter()),

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from moderator.policy import Policy
 from moderator.records import Article, Decision, QueueItem
 from moderator.store import Queue, QueueFilter
 
@@ -92,11 +93,15 @@ class Filters:
     article_headline: str = ""
     label: str | None = None
     search: str = ""
+    edges: tuple[tuple[str, float], ...] = Policy().review_edges()  # where a label filter starts
+
+    def edge(self, label: str) -> float:
+        return dict(self.edges).get(label, 0.5)
 
     def query(self) -> QueueFilter:
         return QueueFilter(
             status=None if self.status == "all" else self.status, article_id=self.article_id,
-            label=self.label, label_min=0.5, search=self.search or None,
+            label=self.label, label_min=self.edge(self.label) if self.label else 0.5, search=self.search or None,
         )
 
     def next_status(self) -> Filters:
@@ -108,7 +113,7 @@ class Filters:
     def describe(self) -> str:
         parts = [self.status]
         if self.label:
-            parts.append(f"{self.label.replace('_', '-')} ≥ 0.5")
+            parts.append(f"{self.label.replace('_', '-')} ≥ {self.edge(self.label):g}")
         if self.article_id:
             parts.append(f"article {self.article_headline or self.article_id}")
         if self.search:

@@ -62,4 +62,4 @@ def test_filters_cycle_and_describe() -> None:
     assert [(f := f.next_status()).status for _ in range(5)] == ["pending", "flagged", "decided", "all", "open"]
     assert f.query().status == "open" and Filters(status="all").query().status is None
     labelled = Filters().next_label()
-    assert labelled.query().label == "toxicity" and "toxicity ≥ 0.5" in labelled.describe()
+    assert labelled.query().label == "toxicity" and "toxicity ≥ 0.25" in labelled.describe()

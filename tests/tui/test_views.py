@@ -39,11 +39,16 @@ async def test_label_and_article_filters(app: ModeratorApp, other: Queue) -> Non
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
-        assert shown_ids(app) == [i.comment.id for i in other.items(QueueFilter(status="open", label="toxicity"))]
-        assert shown_ids(app) == ["c2"]
-        await pilot.press("l")  # off-topic >= 0.5
+        # the default policy's review edges: toxicity 0.25, off-topic 0.2
+        want = other.items(QueueFilter(status="open", label="toxicity", label_min=0.25))
+        assert shown_ids(app) == [i.comment.id for i in want]
+        assert set(shown_ids(app)) == {"c2", "c5", "c7"}
+        assert "toxicity ≥ 0.25" in status_text(app)
+        await pilot.press("l")  # off-topic >= 0.2
         await settle(pilot)
-        assert set(shown_ids(app)) == {"c2", "c3", "c6"}
+        want = other.items(QueueFilter(status="open", label="off_topic", label_min=0.2))
+        assert shown_ids(app) == [i.comment.id for i in want]
+        assert "c3" in shown_ids(app) and not {"c1", "c4"} & set(shown_ids(app))  # the football comment, no on-topic
         await pilot.press("l", "j", "j", "i")  # no label; third row's article only
         await settle(pilot)
         assert set(shown_ids(app)) == {"c5", "c6", "c7"}
@@ -51,6 +56,21 @@ async def test_label_and_article_filters(app: ModeratorApp, other: Queue) -> Non
         await pilot.press("i")
         await settle(pilot)
         assert len(shown_ids(app)) == 7
+
+
+async def test_label_filter_and_high_marks_follow_the_policy_review_edges(db_path, fixed_clock, other: Queue) -> None:
+    from moderator.policy import Band, Policy
+    from moderator.tui.app import make_app
+
+    strict = Policy(bands={"toxicity": Band(0.1), "off_topic": Band(0.1)})
+    app = make_app(db_path, "alice", clock=fixed_clock, policy=strict)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        want = other.items(QueueFilter(status="open", label="toxicity", label_min=0.1))
+        assert shown_ids(app) == [i.comment.id for i in want] and len(want) > 1  # more than at the default edge
+        assert "toxicity ≥ 0.1" in status_text(app)
 
 
 async def test_incremental_search_and_escape(app: ModeratorApp) -> None:

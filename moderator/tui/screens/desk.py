@@ -81,11 +81,13 @@ class DeskScreen(DecisionsScreen):
 
     def compose(self) -> ComposeResult:
         clock = self.app.clock
+        policy = self.app.policy
+        self.filters = replace(self.filters, edges=policy.review_edges())
         yield Input(placeholder="search text, author or title; Enter keeps it, Esc clears", id="search")
         yield QueueHeader(id="queue-header")
-        yield QueueList(self.app.moderator, clock, id="queue")
+        yield QueueList(self.app.moderator, clock, policy, id="queue")
         with Horizontal(id="details"):
-            yield CommentView(self.app.moderator, clock, id="comment")
+            yield CommentView(self.app.moderator, clock, policy, id="comment")
             yield ArticleView(clock, id="article")
         yield StatusBar(id="status")
         yield Footer(compact=True)

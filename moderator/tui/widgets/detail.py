@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from moderator.policy import Policy
 from moderator.records import QueueItem
 from moderator.tui.data import CommentDetail
 from moderator.tui.safe_text import comment_text, safe_block, safe_line
@@ -33,12 +34,12 @@ def _item_line(item: QueueItem, now: datetime) -> Text:
     return line
 
 
-def _passage(detail: CommentDetail) -> str:
-    """The scorer's off-topic passage, when the comment (or that passage) is judged off-topic."""
+def _passage(detail: CommentDetail, edge: float) -> str:
+    """The scorer's off-topic passage, when the comment or that passage reaches the off-topic review edge."""
     s = detail.item.scores
     if s is None or not s.off_topic_passage:
         return ""
-    return s.off_topic_passage if max(s.off_topic, s.passage_off_topic or 0.0) >= 0.5 else ""
+    return s.off_topic_passage if max(s.off_topic, s.passage_off_topic or 0.0) >= edge else ""
 
 
 class CommentView(VerticalScroll):
@@ -46,10 +47,11 @@ class CommentView(VerticalScroll):
 
     COMPONENT_CLASSES = {"comment-view--toxic", "comment-view--passage", "comment-view--claimed"}
 
-    def __init__(self, me: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+    def __init__(self, me: str, clock: Callable[[], datetime], policy: Policy, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.me = me
         self.clock = clock
+        self.off_topic_edge = policy.review_edge("off_topic")  # the passage is underlined from here
 
     @property
     def now(self) -> datetime:
@@ -90,7 +92,8 @@ class CommentView(VerticalScroll):
             head.append(f" · off-topic {s.off_topic:.2f} · ")
             head.append_text(safe_line(s.model_version, "dim", width=40))
             legend = [Text(name, style=self._style(kind)) for name, kind, shown in (
-                ("toxic words", "toxic", bool(s.toxic_words)), ("off-topic passage", "passage", bool(_passage(detail))),
+                ("toxic words", "toxic", bool(s.toxic_words)),
+                ("off-topic passage", "passage", bool(self._passage(detail))),
             ) if shown]
             if legend:
                 head.append("\nmarked: ", style="dim")
@@ -102,12 +105,15 @@ class CommentView(VerticalScroll):
             head.append_text(safe_line(c.title, "bold italic", width=200))
         return head
 
+    def _passage(self, detail: CommentDetail) -> str:
+        return _passage(detail, self.off_topic_edge)
+
     def _body(self, detail: CommentDetail) -> Text:
         s = detail.item.scores
         return comment_text(
             "\n" + detail.item.comment.text,
             toxic_words=s.toxic_words if s else (),
-            passage=_passage(detail),
+            passage=self._passage(detail),
             toxic_style=self._style("toxic"), passage_style=self._style("passage"),
         )
 

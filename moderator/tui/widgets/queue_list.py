@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from moderator.policy import Policy
 from moderator.records import QueueItem, Status
 from moderator.tui.data import PageCache
 from moderator.tui.widgets import rows
@@ -57,10 +58,11 @@ class QueueList(ScrollView, can_focus=True):
         pages: list[int]
         generation: int
 
-    def __init__(self, me: str, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+    def __init__(self, me: str, clock: Callable[[], datetime], policy: Policy, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.me = me
         self.clock = clock
+        self.edges = (policy.review_edge("toxicity"), policy.review_edge("off_topic"))  # where "high" starts
         self.cache = PageCache()
         self.marked: dict[str, Status] = {}
         self._announced: str | None = "\0"
@@ -175,7 +177,7 @@ class QueueList(ScrollView, can_focus=True):
             text = rows.placeholder(index)
         else:
             text = rows.row(item, width=width, now=now, me=self.me,
-                            marked=item.comment.id in self.marked, style=self._style)
+                            marked=item.comment.id in self.marked, style=self._style, edges=self.edges)
         if index == self.cursor:
             text.stylize(self._style("queue-list--cursor"))
         strip = Strip(list(text.render(self.app.console))).crop_extend(0, width, base).apply_style(base)

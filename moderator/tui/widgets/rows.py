@@ -62,8 +62,12 @@ def header(width: int) -> Text:
     )
 
 
-def row(item: QueueItem, *, width: int, now: datetime, me: str, marked: bool, style: StyleFor) -> Text:
-    """One row as Text; data columns are literal text, styles come from the widget's component classes."""
+def row(item: QueueItem, *, width: int, now: datetime, me: str, marked: bool, style: StyleFor,
+        edges: tuple[float, float]) -> Text:
+    """One row as Text; data columns are literal text, styles come from the widget's component classes.
+
+    A score shows as high from its label's review edge (toxicity, off-topic), the policy's "a human looks" line.
+    """
     headline_w = max(8, width - FIXED_W)
     text = Text(no_wrap=True, end="")
     text.append("● " if marked else "  ", style("queue-list--marked"))
@@ -71,8 +75,8 @@ def row(item: QueueItem, *, width: int, now: datetime, me: str, marked: bool, st
     text.append("🔒" if claimed else "  ", style("queue-list--claimed"))
     text.append(f"{STATUS_LABEL[item.status]:8} ", style(f"queue-list--{item.status.value}"))
     if item.scores:
-        for score in (item.scores.toxicity, item.scores.off_topic):
-            text.append(f"{bar(score):{SCORE_W}}", style("queue-list--high" if score >= 0.5 else "queue-list--low"))
+        for score, edge in zip((item.scores.toxicity, item.scores.off_topic), edges, strict=True):
+            text.append(f"{bar(score):{SCORE_W}}", style("queue-list--high" if score >= edge else "queue-list--low"))
     else:
         text.append(f"{'unscored':{SCORE_W * 2}}", style("queue-list--dim"))
     author_at = 2 + 2 + 9 + SCORE_W * 2
