@@ -154,35 +154,6 @@ def test_platt_and_logreg_fit_separable_data() -> None:
 
 
 
-def test_per_scheme_heads_fold_into_one_headline_row_exactly() -> None:
-    import math
-
-    import torch
-
-    from moderator.scoring.data import LABELS, Example
-    from moderator.scoring.train import AUX_HEADS, ToxicityTop, _label_matrix, fold_headline
-
-    torch.manual_seed(0)
-    labels = (*LABELS, *AUX_HEADS)
-    layer = torch.nn.ModuleList()  # no layers: the head reads the mean of the input states directly
-    top = ToxicityTop(layer, 8, labels)
-    x, mask = torch.randn(3, 5, 8), torch.ones(3, 5, dtype=torch.long)
-    with torch.no_grad():
-        full = top(x, mask)
-        folded = fold_headline(top, "per_scheme")(x, mask)
-    mean_of_schemes = full[:, [labels.index(k) for k in AUX_HEADS]].mean(1)
-    assert folded.shape == (3, len(LABELS))
-    assert torch.allclose(folded[:, 0], mean_of_schemes, atol=1e-6)
-    assert torch.allclose(folded[:, 1:], full[:, 1 : len(LABELS)])
-
-    # each scheme head is trained on its own scheme's toxic label only
-    ge21 = Example("x", {"toxic": 1.0}, "germeval2021")
-    ge18 = Example("y", {"toxic": 0.0, "insult": 0.0}, "germeval2018")
-    y, _ = _label_matrix([ge21, ge18], labels)
-    row21, row18 = y[0].tolist(), y[1].tolist()
-    assert row21[labels.index("toxic_ge21")] == 1.0 and math.isnan(row21[labels.index("toxic_ge1819")])
-    assert row18[labels.index("toxic_ge1819")] == 0.0 and math.isnan(row18[labels.index("toxic_ge21")])
-
 @pytest.mark.model
 def test_edge_cases_score_without_error(scorer) -> None:
     from moderator.records import Article, Comment
