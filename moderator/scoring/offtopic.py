@@ -173,6 +173,43 @@ def _labels(idx: list[int], records: list[dict]) -> np.ndarray:
     return np.array([bool(records[i]["off_topic"]) for i in idx])
 
 
+def _grouped_cv(articles: list[str], records: list[dict], encs: list, titles: dict, labelled: list[int], *,
+                folds: int, repeats: int, seed: int, l2: float, synth_weight: float, n_components: int,
+                ) -> tuple[list[int], list[float], list[float | None], list[float | None], list[float]]:
+    """K-fold CV grouped by article, over ``repeats`` fold assignments of ``articles``.
+
+    Returns out-of-fold (record index, logit) pairs of every repeat, the first assignment's per-fold ROC-AUC and
+    title-cosine baseline AUC, and each repeat's mean ROC-AUC.
+    """
+    from moderator.scoring import metrics
+
+    oof_idx: list[int] = []
+    oof: list[float] = []
+    fold_aucs: list[float | None] = []
+    base_aucs: list[float | None] = []
+    repeat_means: list[float] = []
+    for rep in range(repeats):
+        order = list(articles)
+        if rep:  # the first assignment is the one reported per fold, as before
+            random.Random(seed + 1000 * rep).shuffle(order)
+        fold_of = {a: k % folds for k, a in enumerate(order)}
+        rep_aucs = []
+        for k in range(folds):
+            tr = [i for i, r in enumerate(records) if fold_of.get(r["article_id"], -1) not in (-1, k)]
+            te = [i for i in labelled if fold_of.get(records[i]["article_id"]) == k]
+            head, generic, proj = _fit(tr, records, encs, titles, l2, synth_weight, seed + k, n_components)
+            xt = _rows(te, records, encs, titles, generic, proj)
+            logit = logreg_logit(xt, *head)
+            rep_aucs.append(metrics.roc_auc(_labels(te, records), logit))
+            if rep == 0:
+                fold_aucs.append(rep_aucs[-1])
+                base_aucs.append(metrics.roc_auc(_labels(te, records), -xt[:, 0]))
+            oof_idx += te
+            oof += logit.tolist()
+        repeat_means.append(float(np.mean([a for a in rep_aucs if a is not None])))
+    return oof_idx, oof, fold_aucs, base_aucs, repeat_means
+
+
 def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
                    folds: int = 5, seed: int = 13, test_fraction: float = 0.2, l2: float = L2,
                    synth_weight: float = 0.05, reference: str = "blend", article_max_length: int = 512,
@@ -196,30 +233,14 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     n_test = round(len(articles) * test_fraction)
     test_articles, dev_articles = set(articles[:n_test]), articles[n_test:]
     labelled = [i for i, r in enumerate(records) if r["off_topic"] is not None]
-    oof_idx: list[int] = []
-    oof: list[float] = []
-    fold_aucs: list[float | None] = []
-    base_aucs: list[float | None] = []
-    repeat_means: list[float] = []
-    for rep in range(repeats):
-        order = list(dev_articles)
-        if rep:  # the first assignment is the one reported per fold, as before
-            random.Random(seed + 1000 * rep).shuffle(order)
-        fold_of = {a: k % folds for k, a in enumerate(order)}
-        rep_aucs = []
-        for k in range(folds):
-            tr = [i for i, r in enumerate(records) if fold_of.get(r["article_id"], -1) not in (-1, k)]
-            te = [i for i in labelled if fold_of.get(records[i]["article_id"]) == k]
-            head, generic, proj = _fit(tr, records, encs, titles, l2, synth_weight, seed + k, n_components)
-            xt = _rows(te, records, encs, titles, generic, proj)
-            logit = logreg_logit(xt, *head)
-            rep_aucs.append(metrics.roc_auc(_labels(te, records), logit))
-            if rep == 0:
-                fold_aucs.append(rep_aucs[-1])
-                base_aucs.append(metrics.roc_auc(_labels(te, records), -xt[:, 0]))
-            oof_idx += te
-            oof += logit.tolist()
-        repeat_means.append(float(np.mean([a for a in rep_aucs if a is not None])))
+    cv = _grouped_cv(dev_articles, records, encs, titles, labelled, folds=folds, repeats=repeats, seed=seed,
+                     l2=l2, synth_weight=synth_weight, n_components=n_components)
+    oof_idx, oof, fold_aucs, base_aucs, repeat_means = cv
+    # The same CV over every article (all 386 labels): the steadiest estimate for new articles. The settings
+    # were chosen on the 80 % alone; the other 20 % enter here for the first time, as extra folds' data.
+    all_articles = _grouped_cv(sorted({r["article_id"] for r in records}), records, encs, titles, labelled,
+                               folds=folds, repeats=repeats, seed=seed, l2=l2, synth_weight=synth_weight,
+                               n_components=n_components)[4]
     y_oof = _labels(oof_idx, records)
     platt = fit_platt(np.array(oof), y_oof)
     cal = 1 / (1 + np.exp(-(platt[0] * np.array(oof) + platt[1])))
@@ -249,6 +270,8 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
                "oof_recall_and_queued_share": {f"{t:.2f}": [float((cal[y_oof] >= t).mean()), float((cal >= t).mean())]
                                                 for t in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)}},
         "test": dict(test, articles=n_test),
+        "cv_all_articles": {"folds": folds, "repeats": repeats, "articles": len(articles),
+                            "mean_roc_auc": float(np.mean(all_articles)), "repeat_mean_roc_auc": all_articles},
         "labelled": len(labelled), "seconds": round(time.time() - t0),
     }
     out_dir = Path(out_dir)
