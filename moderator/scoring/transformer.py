@@ -182,8 +182,9 @@ class Backbone:
         body_rows = [first + k for k, (a, _) in enumerate(offs) if a >= body_start] or list(range(n))
         spans = [sp for sp, r in zip(spans, rows, strict=True) if r]
         rows = [r for r in rows if r]
-        sents = [unit(e5[r].mean(0).numpy()) for r in rows]
-        passages = [(i, j, unit(e5[[t for r in rows[i:j] for t in r]].mean(0).numpy()), sum(map(len, rows[i:j])))
+        sums = [e5[r].sum(0).numpy() for r in rows]  # a run's mean is its sentences' sums over its tokens
+        sents = [unit(v) for v in sums]
+        passages = [(i, j, unit(np.sum(sums[i:j], axis=0)), sum(map(len, rows[i:j])))
                     for i, j in passage_windows([len(r) for r in rows])]
         enc = Encoded(text, unit(pooled.numpy()), unit(e5[body_rows].mean(0).numpy()), sents, spans, n,
                       passages, token_offsets=offs)
