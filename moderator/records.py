@@ -49,8 +49,8 @@ class Scores:
     """What the scorer says of one comment, calibrated to [0, 1].
 
     ``labels`` holds the fine toxicity labels (insult, profanity, abuse, threat) where the model has them;
-    ``toxic_words`` are the words that drove the toxicity score; ``off_topic_passage`` is the sentence that
-    strays furthest from the article.
+    ``toxic_words`` are the words that drove the toxicity score; ``off_topic_passage`` is the passage (one or
+    more sentences) that strays furthest from the article.
     """
 
     toxicity: float

@@ -5,8 +5,9 @@ mean of their own token states from that SAME pass (no re-encoding). The article
 "query: " prefix (symmetric similarity measured better than "passage: " here: title-cosine AUC 0.64 vs 0.60),
 headline and whole text separately, and compared through their normalised sum. Features: cosine of comment,
 body and sentences (min, mean) to the article; length; similarity to the mean article embedding (how generic
-the comment is); and 50 principal components of the comment embedding (what kind of post it is). The same
-head scores each sentence alone, so the sentence that strays furthest comes with its own score.
+the comment is); and 10 principal components of the comment embedding (what kind of post it is). The same
+head scores each passage (a run of sentences, see PASSAGE_SHARE) as if it stood alone, so the passage that
+strays furthest comes with its own score.
 
 Training data: One Million Posts (omp_dev.jsonl, real off-topic labels, article titles only) plus synthetic
 pairs (a comment paired with another article is off-topic) at a low weight: at weight 0.3 they lowered

@@ -45,6 +45,8 @@ def check(model_dir: Path | None, samples: Path) -> dict:
     from moderator.scoring import metrics
     from moderator.scoring.transformer import TransformerScorer
 
+    if not (samples / "forum_page_windkraft.txt").is_file():
+        raise SystemExit(f"{samples}: no sample pages there (is ../shared checked out beside the project?)")
     items = labelled_pairs(samples)
     scorer = TransformerScorer.load(model_dir)
     scores = scorer.score([(c, a) for c, a, _ in items])

@@ -1,7 +1,7 @@
 """The transformer scorer: toxicity (fine-tuned top of multilingual-e5-small) and off-topic (e5 similarity).
 
 One pass per comment: embeddings and the bottom ``n_frozen`` layers are shared; the original top layers give
-e5 token states (off-topic: whole comment, its text, each sentence as a span of the same pass), the
+e5 token states (off-topic: whole comment, its text, each sentence and run of sentences as spans of the same pass), the
 fine-tuned top layers give toxicity (mean-pooled linear heads); for comments at or above the threshold, gradient
 x input at the shared bottom's output names the words that drove the score. Articles are embedded once and cached.
 """
