@@ -21,6 +21,9 @@ from moderator.records import Action, Scores
 
 NEVER = 1.01  # a band edge no calibrated score reaches
 HEADLINE_LABELS = ("toxicity", "off_topic")
+# Every label a band can name: the headline scores, the off-topic passage's own score, and the shipped
+# model's fine labels. A misspelt label would otherwise never fire, silently.
+BAND_LABELS = (*HEADLINE_LABELS, "passage_off_topic", "insult", "profanity", "abuse", "threat")
 
 
 def risk_score(scores: Scores) -> float:
@@ -120,6 +123,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy") -> Policy:
         raise ValueError(f"{source}: unknown key(s) in [policy]: {', '.join(sorted(unknown))}")
     bands = dict(DEFAULT_BANDS)
     for label, table in (data.get("labels") or {}).items():
+        if label not in BAND_LABELS:
+            raise ValueError(f"{source}: [policy.labels.{label}]: unknown label (known: {', '.join(BAND_LABELS)})")
         extra = set(table) - {"approve_below", "reject_at"}
         if extra:
             raise ValueError(f"{source}: [policy.labels.{label}] unknown key(s): {', '.join(sorted(extra))}")

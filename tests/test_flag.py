@@ -74,6 +74,9 @@ def test_policy_file_is_read_and_checked(tmp_path: Path) -> None:
     bad.write_text("[policy]\nbands = 1\n")
     with pytest.raises(ValueError, match="unknown key"):
         load_policy(bad)
+    bad.write_text("[policy.labels.offtopic]\napprove_below = 0.3\n")  # misspelt: would never fire
+    with pytest.raises(ValueError, match=r"bad.toml: \[policy.labels.offtopic\]: unknown label"):
+        load_policy(bad)
 
 
 def test_flag_writes_audited_decisions_by_the_policy(make_queue) -> None:
