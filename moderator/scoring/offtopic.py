@@ -234,9 +234,9 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     n_test = round(len(articles) * test_fraction)
     test_articles, dev_articles = set(articles[:n_test]), articles[n_test:]
     labelled = [i for i, r in enumerate(records) if r["off_topic"] is not None]
-    cv = _grouped_cv(dev_articles, records, encs, titles, labelled, folds=folds, repeats=repeats, seed=seed,
-                     l2=l2, synth_weight=synth_weight, n_components=n_components)
-    oof_idx, oof, fold_aucs, base_aucs, repeat_means = cv
+    oof_idx, oof, fold_aucs, base_aucs, repeat_means = _grouped_cv(
+        dev_articles, records, encs, titles, labelled, folds=folds, repeats=repeats, seed=seed, l2=l2,
+        synth_weight=synth_weight, n_components=n_components)
     # The same CV over every article (all 386 labels): the steadiest estimate for new articles. The settings
     # were chosen on the 80 % alone; the other 20 % enter here for the first time, as extra folds' data.
     all_articles = _grouped_cv(sorted({r["article_id"] for r in records}), records, encs, titles, labelled,
