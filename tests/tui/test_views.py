@@ -91,7 +91,7 @@ async def test_incremental_search_and_escape(app: ModeratorApp) -> None:
         assert isinstance(app.focused, QueueList)
 
 
-async def test_markup_and_escapes_in_data_show_literally(app: ModeratorApp) -> None:
+async def test_markup_and_escapes_in_data_show_literally(app: ModeratorApp, other: Queue) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("j", "j")
@@ -102,6 +102,8 @@ async def test_markup_and_escapes_in_data_show_literally(app: ModeratorApp) -> N
         assert "\x1b" not in body
         head = static_text(app, "#comment-head")
         assert "[red]mallory[/]" in head and "\\x1b[2Jtitle" in head and "\x1b" not in head
+        s = other.get("c6").scores  # the passage's own score sits beside the whole comment's
+        assert f"off-topic {s.off_topic:.2f} (passage {s.passage_off_topic:.2f})" in head
         row = row_texts(app)[2]
         assert "[red]mallory[" in row
         # nothing was interpreted: no link, no bold red span came from the data

@@ -89,7 +89,8 @@ class CommentView(VerticalScroll):
             s = item.scores
             labels = ", ".join(f"{k} {v:.2f}" for k, v in sorted(s.labels.items()))
             head.append(f"\ntoxicity {s.toxicity:.2f}" + (f" ({labels})" if labels else ""))
-            head.append(f" · off-topic {s.off_topic:.2f} · ")
+            passage = f" (passage {s.passage_off_topic:.2f})" if s.passage_off_topic is not None else ""
+            head.append(f" · off-topic {s.off_topic:.2f}{passage} · ")  # a drifting comment: passage >> whole
             head.append_text(safe_line(s.model_version, "dim", width=40))
             legend = [Text(name, style=self._style(kind)) for name, kind, shown in (
                 ("toxic words", "toxic", bool(s.toxic_words)),
