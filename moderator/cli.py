@@ -198,10 +198,11 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
     click.echo(printable(c.text))
     if item.scores:
         s = item.scores
-        click.echo(f"\ntoxicity {s.toxicity:.2f} (words: {one_line(', '.join(s.toxic_words))}) · "
-                   f"off-topic {s.off_topic:.2f} · {s.model_version}")
+        words = f" (words: {one_line(', '.join(s.toxic_words))})" if s.toxic_words else ""
+        click.echo(f"\ntoxicity {s.toxicity:.2f}{words} · off-topic {s.off_topic:.2f} · {s.model_version}")
         if s.off_topic_passage:
-            click.echo(f"off-topic passage: {one_line(s.off_topic_passage)}")
+            score = f" ({s.passage_off_topic:.2f})" if s.passage_off_topic is not None else ""
+            click.echo(f"off-topic passage{score}: {one_line(s.off_topic_passage)}")
     for d in history:
         click.echo(f"{d['decided_at']} {d['moderator']}: {d['action']} {one_line(d['reason'])}")
 

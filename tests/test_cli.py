@@ -135,6 +135,17 @@ def test_show_json_includes_history(run) -> None:
     run("show", "nope", expect=1)
 
 
+def test_show_text_gives_scores_words_and_the_passage_with_its_score(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    run("score", "--model", "lexical-fake")
+    item = next(i for i in listed(run) if i["id"] == "demo-103")
+    s = item["scores"]
+    out = run("show", "demo-103").stdout
+    assert f"toxicity {s['toxicity']:.2f}" in out and f"off-topic {s['off_topic']:.2f}" in out
+    assert f"off-topic passage ({s['passage_off_topic']:.2f}): {s['off_topic_passage']}" in out
+    assert ("(words: " in out) == bool(s["toxic_words"])  # no empty "(words: )"
+
+
 def test_evaluate_prints_metrics_and_reports_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "eval.jsonl"
     path.write_text(
