@@ -319,16 +319,23 @@ class TransformerScorer:
         mean, std, w, b = self._ot
         return ((np.atleast_2d(feats) - mean) / std) @ w + b
 
-    def _features(self, enc: Encoded, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Feature rows of the whole comment, of each sentence alone, and of each passage as if it stood alone."""
+    def _features(self, enc: Encoded, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+        """Feature rows of the whole comment and of its candidate passages, with each passage's char span.
+
+        The candidates are the runs of sentences, each scored as if it stood alone; a comment too short for
+        runs falls back to its single sentences.
+        """
         whole, per = pair_features(enc.whole, enc.body, enc.sentences, enc.n_tokens, ref, self._generic)
         proj = self._projection
         whole = np.concatenate([whole, proj @ enc.whole])
+        spans = enc.sentence_spans
+        if enc.passages:
+            rows = np.array([np.concatenate([pair_features(v, v, enc.sentences[i:j], n, ref, self._generic)[0],
+                                             proj @ v]) for i, j, v, n in enc.passages])
+            return whole, rows, [(spans[i][0], spans[j - 1][1]) for i, j, _, _ in enc.passages]
         if len(enc.sentences):
-            per = np.hstack([per, np.stack(enc.sentences) @ proj.T])
-        passages = [np.concatenate([pair_features(v, v, enc.sentences[i:j], n, ref, self._generic)[0], proj @ v])
-                    for i, j, v, n in enc.passages]
-        return whole, per, np.array(passages).reshape(len(passages), len(whole))
+            return whole, np.hstack([per, np.stack(enc.sentences) @ proj.T]), list(spans)
+        return whole, np.zeros((0, len(whole))), []
 
     def _toxic_words(self, enc: Encoded) -> tuple[str, ...]:
         """Up to three words whose tokens pushed the toxicity logit up most (see Backbone.attribute)."""
@@ -370,24 +377,19 @@ class TransformerScorer:
             # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
             labels = {name: round(toxicity * _sigmoid(v), 4)
                       for name, v in zip(self.labels[1:], logits[1:], strict=True)}
-            whole, per, passages = self._features(enc, ref)
+            whole, candidates, cand_spans = self._features(enc, ref)
             off = _sigmoid(oa * float(self._ot_logit(whole)[0]) + ob)
             passage, passage_score = "", None
             # Runs of sentences: a comment whose second half wanders off shows it here. The passage score stays
             # beside the headline (a policy band on passage_off_topic queues drift): max(whole, passage) as the
             # headline cost 0.01 ROC-AUC on One Million Posts, where posts seldom drift.
-            if len(passages):
-                ps = 1 / (1 + np.exp(-(oa * self._ot_logit(passages) + ob)))
+            if len(candidates):
+                ps = 1 / (1 + np.exp(-(oa * self._ot_logit(candidates) + ob)))
                 k = int(np.argmax(ps))
-                i, j = enc.passages[k][:2]
-                passage, passage_score = enc.text[enc.sentence_spans[i][0] : enc.sentence_spans[j - 1][1]], float(ps[k])
-            elif len(per):
-                ps = 1 / (1 + np.exp(-(oa * self._ot_logit(per) + ob)))
-                k = int(np.argmax(ps))
-                a, b = enc.sentence_spans[k]
-                passage, passage_score = enc.text[a:b], float(ps[k])
+                a, b = cand_spans[k]
+                passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
             words = self._toxic_words(enc) if toxicity >= tox_threshold else ()
             out.append(Scores(toxicity=round(toxicity, 4), off_topic=round(off, 4), model_version=self.model_version,
                               labels=labels, toxic_words=words, off_topic_passage=passage,
-                              passage_off_topic=None if passage_score is None else round(passage_score, 4)))
+                              passage_off_topic=passage_score))
         return out
