@@ -326,6 +326,16 @@ def export(fmt: str, output: Path | None, since: str | None, until: str | None, 
 
 
 # -- scoring --------------------------------------------------------------------------------------------------
+def load_policy_for(settings: Settings, config: dict[str, Any]) -> Any:
+    """The policy of --policy, else of the config's [policy] table, else the defaults; a bad one is a usage error."""
+    from moderator.policy import load_policy
+
+    try:
+        return load_policy(settings.policy, config)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 def load_scorer_for(settings: Settings) -> Any:
     """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model."""
     from moderator.scoring import load_scorer
@@ -382,13 +392,9 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
     """
     from moderator.config import read_config_file
     from moderator.flagging import Flagger
-    from moderator.policy import load_policy
     from moderator.progress import Progress
 
-    try:
-        policy = load_policy(settings.policy, read_config_file(settings.config_file))
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    policy = load_policy_for(settings, read_config_file(settings.config_file))
     queue = open_queue(settings)
     progress = Progress("flagging")
     try:
@@ -511,16 +517,12 @@ def review(settings: Settings) -> None:
     if not sys.stdout.isatty():
         raise Fail("review needs a terminal; use `moderator list` in scripts")
     from moderator.config import read_config_file
-    from moderator.policy import load_policy
     from moderator.tui.app import run_review
 
     config = read_config_file(settings.config_file)
     keymap = {str(k): str(v) for k, v in config.get("keys", {}).items()}
-    try:
-        policy = load_policy(settings.policy, config)  # the desk marks high what this policy queues
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    run_review(settings.db, settings.moderator, keymap, policy)
+    # the desk marks high what this policy queues
+    run_review(settings.db, settings.moderator, keymap, load_policy_for(settings, config))
 
 
 if __name__ == "__main__":
