@@ -173,6 +173,27 @@ def test_edge_cases_score_without_error(scorer) -> None:
     assert scores[3].off_topic_passage == "Ein Satz ohne Punkt"
 
 
+@pytest.mark.model
+def test_toxicity_is_the_fusion_of_the_transformer_and_the_ngram_model(scorer) -> None:
+    """The headline toxicity is the dev-fitted fusion of both logits, and both parts weigh in."""
+    import math
+
+    from moderator.records import Article, Comment
+
+    fusion = scorer.config["toxicity"]["fusion"]
+    assert fusion["transformer"] > 0 and fusion["ngram"] > 0
+    texts = ["Du bist ein Vollidiot und ein Lügner.", "Danke für den informativen Artikel."]
+    lexical = scorer.ngrams.logits(texts)
+    assert lexical[0] > 0 > lexical[1]
+    neural = [float(e.tox_logits[0]) for e in scorer.backbone.encode_comments([("", t) for t in texts])]
+    scores = scorer.score([(Comment(id=str(i), article_id="a", text=t), Article(id="a", headline="Rente"))
+                           for i, t in enumerate(texts)])
+    for s, n, x in zip(scores, neural, lexical, strict=True):
+        z = fusion["transformer"] * n + fusion["ngram"] * x + fusion["bias"]
+        assert s.toxicity == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-3)
+    assert scores[0].toxicity > 0.5 > scores[1].toxicity
+
+
 def test_model_version_names_the_trained_heads(tmp_path) -> None:
     """Retraining a head changes the version recorded with every score and decision."""
     import shutil

@@ -29,11 +29,19 @@ from moderator.scoring import metrics
 from moderator.scoring.convert import BASE_MODEL_ID, conversion_checksum, ensure_base_model
 from moderator.scoring.data import LABELS, Example, load_toxicity
 from moderator.scoring.encoder import head_tail_ids, mean_pool, pad_batch, run_layers
+from moderator.scoring.ngrams import BUCKETS, NgramModel
 
 QUERY = "query: "
 # Chosen on dev macro-F1: adding cophi/* and iwg (other annotation schemes) lowered dev GermEval 2021 AUC.
 # harmful_vio carries only the threat label.
 DEFAULT_SOURCES = ("germeval", "harmful_vio")
+# L2 strength of the n-gram logistic regression (loss sum + ||w||^2 / 2C), chosen on dev: C 10 and 30 gave
+# fused dev macro-F1 0.742 and 0.745 (3: 0.737, before the analyser matched words split on whitespace).
+NGRAM_C = 30.0
+# What toxicity.json keeps of the fine-tune when the n-gram model and fusion are refitted.
+FINETUNE_KEYS = ("history", "train_size", "train_seconds", "n_frozen", "epochs", "lr", "batch", "max_len", "seed",
+                 "ge21_weight", "sources", "limit", "train_sources", "labels", "base_model_id",
+                 "base_conversion_sha256")
 
 
 def log(msg: str) -> None:
@@ -140,20 +148,27 @@ def predict_logits(top: ToxicityTop, states: list[torch.Tensor], batch: int = 12
     return out
 
 
-def fit_platt(logits: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, float]:
-    """Platt scaling p = sigmoid(a * logit + b), fitted by Newton's method on log loss."""
-    a, b = 1.0, 0.0
-    x, t = logits.astype(np.float64), y.astype(np.float64)
+def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[np.ndarray, float]:
+    """p = sigmoid(x @ coef + bias), unregularised, by Newton's method on log loss: Platt scaling when ``x``
+    is one logit, the toxicity fusion when it holds the transformer's and the n-gram model's."""
+    z = np.hstack([np.atleast_2d(np.asarray(x, np.float64).T).T, np.ones((len(y), 1))])
+    t = y.astype(np.float64)
+    beta = np.zeros(z.shape[1])
+    beta[0] = 1.0
     for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-(a * x + b)))
-        g = np.array([((p - t) * x).sum(), (p - t).sum()])
-        w = p * (1 - p) + 1e-9
-        hess = np.array([[(w * x * x).sum(), (w * x).sum()], [(w * x).sum(), w.sum()]]) + 1e-6 * np.eye(2)
-        step = np.linalg.solve(hess, g)
-        a, b = a - step[0], b - step[1]
+        p = 1.0 / (1.0 + np.exp(-(z @ beta)))
+        hess = (z * (p * (1 - p) + 1e-9)[:, None]).T @ z + 1e-6 * np.eye(len(beta))
+        step = np.linalg.solve(hess, z.T @ (p - t))
+        beta -= step
         if np.abs(step).max() < 1e-9:
             break
-    return float(a), float(b)
+    return beta[:-1], float(beta[-1])
+
+
+def fit_platt(logits: np.ndarray, y: np.ndarray, iters: int = 200) -> tuple[float, float]:
+    """Platt scaling p = sigmoid(a * logit + b)."""
+    coef, bias = fit_logistic(np.asarray(logits)[:, None], y, iters)
+    return float(coef[0]), bias
 
 
 def _label_matrix(examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -170,12 +185,7 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     rng = random.Random(seed)
     t0 = time.time()
     tok, model, base_dir = load_base(base_dir)
-    train, dev, test = load_toxicity(data_dir, seed=seed, ge21_weight=ge21_weight)
-    if sources:  # restrict training to these sources (prefix match), e.g. ("germeval",)
-        train = [e for e in train if e.source.startswith(sources)]
-    if limit:
-        rng.shuffle(train)
-        train = train[:limit]
+    train, dev, test = training_split(data_dir, seed, ge21_weight, sources, limit)
     log(f"train {len(train)} texts; dev {[len(v) for v in dev.values()]}; test {[len(v) for v in test.values()]}")
     pad = tok.pad_token_id
 
@@ -230,13 +240,25 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
         if dev_score > best:
             best, best_state = dev_score, copy.deepcopy(top.state_dict())
     top.load_state_dict(best_state or top.state_dict())
-    report = calibrate_and_test(top, tok, model, dev, dev_states, test, n_frozen, max_len)
-    report.update(history=history, train_size=len(train), train_seconds=round(time.time() - t0),
+    report = dict(history=history, train_size=len(train), train_seconds=round(time.time() - t0),
                   n_frozen=n_frozen, epochs=epochs, lr=lr, batch=batch, max_len=max_len, seed=seed,
-                  ge21_weight=ge21_weight, sources=list(sources or []),
+                  ge21_weight=ge21_weight, sources=list(sources or []), limit=limit,
                   train_sources=_source_counts(train))
     save_toxicity(out_dir, top, report, base_dir)
     return report
+
+
+def training_split(data_dir: Path, seed: int, ge21_weight: float, sources: tuple[str, ...] | list[str] | None,
+                   limit: int | None) -> tuple[list[Example], dict, dict]:
+    """(train, dev, test) exactly as the fine-tune saw them, so the n-gram model and fusion can be refitted
+    later on the same split."""
+    train, dev, test = load_toxicity(data_dir, seed=seed, ge21_weight=ge21_weight)
+    if sources:  # restrict training to these sources (prefix match), e.g. ("germeval",)
+        train = [e for e in train if e.source.startswith(tuple(sources))]
+    if limit:
+        random.Random(seed).shuffle(train)
+        train = train[:limit]
+    return train, dev, test
 
 
 def _source_counts(exs: list[Example]) -> dict[str, int]:
@@ -246,24 +268,84 @@ def _source_counts(exs: list[Example]) -> dict[str, int]:
     return out
 
 
-def calibrate_and_test(top: ToxicityTop, tok: Any, model: Any, dev: dict, dev_states: dict, test: dict,
-                       n_frozen: int, max_len: int) -> dict:
-    ys = {k: np.array([e.labels["toxic"] for e in v]) > 0.5 for k, v in dev.items()}
-    logits = {k: predict_logits(top, dev_states[k]) for k in dev}
-    a, b = fit_platt(np.concatenate([logits[k][:, 0] for k in dev]), np.concatenate([ys[k] for k in dev]))
-    cal = {k: 1 / (1 + np.exp(-(a * logits[k][:, 0] + b))) for k in dev}
-    threshold = metrics.best_threshold([(ys[k], cal[k]) for k in dev])
-    report: dict = {"platt": [a, b], "threshold": threshold, "dev": {}, "test": {}}
-    for k in dev:
-        report["dev"][k] = metrics.binary_report(ys[k], cal[k], threshold)
-    for k, exs in test.items():
-        seqs = encode_ids(tok, [e.text for e in exs], QUERY, max_len)
-        lg = predict_logits(top, bottom_states(model, seqs, n_frozen, tok.pad_token_id))[:, 0]
-        y = np.array([e.labels["toxic"] for e in exs]) > 0.5
-        report["test"][k] = metrics.binary_report(y, 1 / (1 + np.exp(-(a * lg + b))), threshold)
-    log(f"calibration a={a:.3f} b={b:.3f} threshold={threshold:.3f}")
+def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *,
+                       ngram_c: float = NGRAM_C) -> dict:
+    """Fit the n-gram model on the fine-tune's training split, then the fusion and threshold on dev.
+
+    The test split is read once, for the report, beside the transformer alone (Platt on dev) for comparison.
+    Rewrites toxicity.json (keeping the fine-tune's record) and writes ngrams.safetensors.
+    """
+    from moderator.scoring.transformer import comment_text, load_backbone
+
+    t0 = time.time()
+    record = json.loads((out_dir / "toxicity.json").read_text())
+    finetune = {k: record[k] for k in FINETUNE_KEYS if k in record}
+    train, dev, test = training_split(data_dir, finetune["seed"], finetune["ge21_weight"], finetune["sources"],
+                                      finetune.get("limit"))
+    backbone = load_backbone(out_dir, base_dir, n_frozen=finetune["n_frozen"], labels=tuple(finetune["labels"]),
+                             max_length=finetune["max_len"])
+
+    def transformer_logits(exs: list[Example]) -> np.ndarray:
+        """The toxicity logits ``score`` computes (bf16 weights), for the texts as it reads them."""
+        logits = [enc.tox_logits for enc in backbone.encode_comments([("", e.text) for e in exs])]
+        return np.array([float(lg[0]) for lg in logits if lg is not None])
+
+    labelled = [e for e in train if "toxic" in e.labels]
+    log(f"n-gram model on {len(labelled)} texts")
+    ngram = NgramModel.fit([e.text for e in labelled], np.array([e.labels["toxic"] for e in labelled]),
+                           np.array([e.weight for e in labelled]), c=ngram_c)
+    ngram.save(out_dir)
+    ngram = NgramModel.load(out_dir)  # measure what ships (fp16)
+    parts = {}
+    for split, groups in (("dev", dev), ("test", test)):
+        for k, exs in groups.items():
+            y = np.array([e.labels["toxic"] for e in exs]) > 0.5
+            parts[split, k] = (y, transformer_logits(exs), ngram.logits([comment_text("", e.text) for e in exs]))
+    dev_keys = list(dev)
+    y_dev = np.concatenate([parts["dev", k][0] for k in dev_keys])
+    both = {key: np.stack([t, n], 1) for key, (_, t, n) in parts.items()}
+    coef, bias = fit_logistic(np.concatenate([both["dev", k] for k in dev_keys]), y_dev)
+    a, b = fit_platt(np.concatenate([parts["dev", k][1] for k in dev_keys]), y_dev)
+
+    def sigmoid(z: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-z))
+
+    fused = {key: sigmoid(x @ coef + bias) for key, x in both.items()}
+    alone = {key: sigmoid(a * t + b) for key, (_, t, _) in parts.items()}
+    threshold = metrics.best_threshold([(parts["dev", k][0], fused["dev", k]) for k in dev_keys])
+    alone_threshold = metrics.best_threshold([(parts["dev", k][0], alone["dev", k]) for k in dev_keys])
+    report: dict = {
+        "fusion": {"transformer": float(coef[0]), "ngram": float(coef[1]), "bias": bias},
+        "threshold": threshold,
+        "dev": {k: metrics.binary_report(y, fused["dev", k], threshold) for (s, k), (y, _, _) in parts.items()
+                if s == "dev"},
+        "test": {k: metrics.binary_report(y, fused["test", k], threshold) for (s, k), (y, _, _) in parts.items()
+                 if s == "test"},
+        "transformer_alone": {
+            "platt": [a, b], "threshold": alone_threshold,
+            **{s: {k: metrics.binary_report(y, alone[s, k], alone_threshold)
+                   for (s2, k), (y, _, _) in parts.items() if s2 == s} for s in ("dev", "test")}},
+        "ngram_alone": {s: {k: {"roc_auc": metrics.roc_auc(y, n), "average_precision": metrics.average_precision(y, n)}
+                            for (s2, k), (y, _, n) in parts.items() if s2 == s} for s in ("dev", "test")},
+        "ngram": {"buckets": BUCKETS, "c": ngram_c, "train_size": len(labelled),
+                  "seconds": round(time.time() - t0)},
+    }
+    log(f"fusion {coef.round(3).tolist()} {bias:.3f} threshold={threshold:.3f}")
     log("test: " + json.dumps({k: {m: v[m] for m in ("macro_f1", "roc_auc")} for k, v in report["test"].items()}))
+    (out_dir / "toxicity.json").write_text(json.dumps({**report, **finetune}, indent=2, default=float) + "\n")
     return report
+
+
+def load_toxicity_top(model_dir: Path, model: Any, n_frozen: int, labels: tuple[str, ...] = LABELS,
+                      dtype: torch.dtype = torch.float32) -> ToxicityTop:
+    """The fine-tuned top layers and heads from ``toxicity.safetensors`` over a copy of the base's top layers."""
+    from safetensors.torch import load_file
+
+    top = ToxicityTop(copy.deepcopy(model.encoder.layer[n_frozen:]), model.config.hidden_size, labels)
+    state = load_file(str(Path(model_dir) / "toxicity.safetensors"))
+    top.load_state_dict({k: v.to(dtype) for k, v in state.items()}, assign=True)
+    top.head.float()  # the heads read fp32 pooled states
+    return top.eval()
 
 
 def save_toxicity(out_dir: Path, top: ToxicityTop, report: dict, base_dir: Path) -> None:
@@ -278,15 +360,16 @@ def save_toxicity(out_dir: Path, top: ToxicityTop, report: dict, base_dir: Path)
     (out_dir / "toxicity.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
 
 
-def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, skip_toxicity: bool = False,
+def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, skip_finetune: bool = False,
                **kwargs: Any) -> dict:
     """Train both parts into ``out_dir`` and write its config.json; returns the combined report."""
     from moderator.scoring import offtopic
 
     out_dir, data_dir = Path(out_dir), Path(data_dir)
     t0 = time.time()
-    if not skip_toxicity:
+    if not skip_finetune:
         train_toxicity(out_dir, data_dir, base_dir, **kwargs)
+    calibrate_toxicity(out_dir, data_dir, base_dir)
     offtopic.train_offtopic(out_dir, data_dir, base_dir, n_frozen=kwargs.get("n_frozen", 6))
     config = write_config(out_dir)
     log(f"done in {time.time() - t0:.0f}s -> {out_dir}")
@@ -314,7 +397,7 @@ def write_config(out_dir: Path, name: str | None = None) -> dict:
         "query_prefix": QUERY,
         "article_prefix": QUERY,  # articles are embedded like comments (symmetric similarity)
         "labels": tox["labels"],
-        "toxicity": {"platt": tox["platt"], "threshold": tox["threshold"]},
+        "toxicity": {"fusion": tox["fusion"], "threshold": tox["threshold"]},
         "off_topic": {k: off[k] for k in ("features", "mean", "std", "weights", "bias", "platt", "threshold", "generic",
                                           "reference")},
         "bf16": True,
@@ -331,13 +414,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-frozen", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--limit", type=int, default=None, help="train on a random subset (smoke tests)")
-    ap.add_argument("--skip-toxicity", action="store_true", help="reuse toxicity.* already in --out")
+    ap.add_argument("--skip-finetune", action="store_true",
+                    help="reuse the fine-tuned layers in --out; refit the n-gram model, fusion and off-topic head")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     kw = {"n_frozen": args.n_frozen, "epochs": args.epochs, "limit": args.limit}
-    if args.skip_toxicity:
+    if args.skip_finetune:
         kw = {"n_frozen": args.n_frozen}
-    train_main(args.out, args.data, args.base, skip_toxicity=args.skip_toxicity, **kw)
+    train_main(args.out, args.data, args.base, skip_finetune=args.skip_finetune, **kw)
 
 
 if __name__ == "__main__":

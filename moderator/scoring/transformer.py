@@ -24,6 +24,7 @@ from moderator.records import Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.encoder import embed, mean_pool, pad_batch, run_layers
 from moderator.scoring.fake import STOPWORDS
+from moderator.scoring.ngrams import NgramModel
 from moderator.scoring.offtopic import pair_features, passage_windows, sentence_spans, span_token_rows, unit
 
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
@@ -45,6 +46,11 @@ class Encoded:
     tox_logits: np.ndarray | None = None
     token_contrib: np.ndarray | None = None  # gradient x input per comment token (explained comments only)
     token_offsets: list[tuple[int, int]] | None = None
+
+
+def comment_text(title: str, body: str) -> str:
+    """What both toxicity models read: the comment's title and body on lines of their own."""
+    return f"{title}\n{body}" if title else body
 
 
 class RustTokenizer:
@@ -139,12 +145,12 @@ class Backbone:
 
     @torch.inference_mode()
     def encode_comments(self, items: Sequence[tuple[str, str]], batch_size: int = 32,
-                        explain: Callable[[float], bool] | None = None) -> list[Encoded]:
+                        explain: Callable[[int, float], bool] | None = None) -> list[Encoded]:
         """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order.
 
-        ``explain(toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
+        ``explain(index, toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
         """
-        texts = [f"{t}\n{b}" if t else b for t, b in items]
+        texts = [comment_text(t, b) for t, b in items]
         body_start = [len(t) + 1 if t else 0 for t, _ in items]
         prepared = [self._prepare(t) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(prepared[i][0]))
@@ -164,7 +170,7 @@ class Backbone:
             for j, i in enumerate(idx):
                 out[i] = encs[j]
             rows = [j for j, enc in enumerate(encs)
-                    if explain and enc.tox_logits is not None and explain(float(enc.tox_logits[0]))]
+                    if explain and enc.tox_logits is not None and explain(idx[j], float(enc.tox_logits[0]))]
             for start in range(0, len(rows), ATTRIBUTION_BATCH):  # small chunks bound the backward's memory
                 chunk = rows[start : start + ATTRIBUTION_BATCH]
                 attributions = self.attribute(x[chunk], mask[chunk]).numpy()
@@ -215,10 +221,35 @@ class Backbone:
         return out
 
 
+def load_backbone(model_dir: Path, base_dir: Path | None, *, n_frozen: int, labels: tuple[str, ...],
+                  max_length: int, article_max_length: int = 512, query_prefix: str = "query: ", bf16: bool = True,
+                  allow_download: bool = False) -> Backbone:
+    """The base encoder with the fine-tuned toxicity top of ``model_dir``, in the numerics scoring uses.
+
+    Training calibrates the toxicity fusion through this same loader, so the calibrated scores are the
+    ones ``score`` will produce (bf16 weights move logits enough to shift held-out macro-F1 by 0.01).
+    """
+    from moderator.scoring.train import load_base, load_toxicity_top
+
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
+    # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
+    _, model, base_path = load_base(base_dir, allow_download=allow_download,
+                                    dtype=torch.float16 if bf16 else torch.float32, tokenizer=False)
+    words = model.embeddings.word_embeddings
+    for module in model.modules():
+        if module is not words:
+            for param in module.parameters(recurse=False):
+                param.data = param.data.to(dtype)
+    top = load_toxicity_top(model_dir, model, n_frozen, labels, dtype)
+    return Backbone(_scoring_tokenizer(base_path), model, n_frozen, top, max_length, article_max_length,
+                    query_prefix, bf16)
+
+
 def heads_digest(model_dir: Path) -> str:
     """Short hash of the trained files, so a retrained head can never pass for the old one in the audit log."""
     digest = hashlib.sha256()
-    for name in ("config.json", "toxicity.safetensors", "offtopic.safetensors"):
+    for name in ("config.json", "toxicity.safetensors", "ngrams.safetensors", "offtopic.safetensors"):
         digest.update((model_dir / name).read_bytes())
     return digest.hexdigest()[:8]
 
@@ -230,8 +261,8 @@ def _sigmoid(x: float) -> float:
 class TransformerScorer:
     """Scores (comment, article) pairs with the shipped heads; deterministic for the same input."""
 
-    def __init__(self, backbone: Backbone, config: dict, projection: np.ndarray) -> None:
-        self.backbone, self.config = backbone, config
+    def __init__(self, backbone: Backbone, config: dict, projection: np.ndarray, ngrams: NgramModel) -> None:
+        self.backbone, self.config, self.ngrams = backbone, config, ngrams
         self.model_version: str = config["model_version"]
         self.labels: list[str] = config["labels"]
         ot = config["off_topic"]
@@ -247,39 +278,19 @@ class TransformerScorer:
         """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``)."""
         from safetensors.torch import load_file
 
-        from moderator.scoring.train import ToxicityTop, load_base
-
         if device != "cpu":
             raise ValueError("only device='cpu' is supported by this build")
         model_dir = Path(model_dir) if model_dir else default_model_dir()
         config = json.loads((model_dir / "config.json").read_text())
         base = base_dir or config.get("base_model") or None
         use_bf16 = config.get("bf16", True) if bf16 is None else bf16
-        dtype = torch.bfloat16 if use_bf16 else torch.float32
-        # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
-        # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
-        _, model, base_path = load_base(Path(base) if base else None, allow_download=allow_download,
-                                        dtype=torch.float16 if use_bf16 else torch.float32, tokenizer=False)
-        tok = _scoring_tokenizer(base_path)
-        words = model.embeddings.word_embeddings
-        for module in model.modules():
-            if module is not words:
-                for param in module.parameters(recurse=False):
-                    param.data = param.data.to(dtype)
-        n_frozen = int(config["n_frozen"])
-        import copy
-
-        top = ToxicityTop(copy.deepcopy(model.encoder.layer[n_frozen:]), model.config.hidden_size,
-                          tuple(config["labels"]))
-        state = load_file(str(model_dir / "toxicity.safetensors"))
-        top.load_state_dict({k: v.to(dtype) for k, v in state.items()}, assign=True)
-        top.head.float()  # the heads read fp32 pooled states
-        top.eval()
+        backbone = load_backbone(model_dir, Path(base) if base else None, n_frozen=int(config["n_frozen"]),
+                                 labels=tuple(config["labels"]), max_length=int(config["max_length"]),
+                                 article_max_length=int(config["article_max_length"]),
+                                 query_prefix=config["query_prefix"], bf16=use_bf16, allow_download=allow_download)
         extra = load_file(str(model_dir / "offtopic.safetensors"))
         config = {**config, "model_version": f"{config['model_version']}+heads-{heads_digest(model_dir)}"}
-        backbone = Backbone(tok, model, n_frozen, top, int(config["max_length"]),
-                            int(config["article_max_length"]), config["query_prefix"], use_bf16)
-        return cls(backbone, config, extra["projection"].float().numpy())
+        return cls(backbone, config, extra["projection"].float().numpy(), NgramModel.load(model_dir))
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -360,19 +371,23 @@ class TransformerScorer:
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
         if not pairs:
             return []
-        pa, pb = self.config["toxicity"]["platt"]
+        fusion = self.config["toxicity"]["fusion"]
         tox_threshold = self.config["toxicity"]["threshold"]
+        items = [(c.title, c.text) for c, _ in pairs]
+        lexical = self.ngrams.logits([comment_text(t, b) for t, b in items])
+
+        def toxicity_of(i: int, transformer_logit: float) -> float:
+            return _sigmoid(fusion["transformer"] * transformer_logit + fusion["ngram"] * lexical[i] + fusion["bias"])
+
         encs = self.backbone.encode_comments(
-            [(c.title, c.text) for c, _ in pairs], self.batch_size,
-            explain=lambda logit: _sigmoid(pa * logit + pb) >= tox_threshold,
-        )
+            items, self.batch_size, explain=lambda i, logit: toxicity_of(i, logit) >= tox_threshold)
         refs = self._reference([a for _, a in pairs])
         oa, ob = self.config["off_topic"]["platt"]
         out = []
-        for enc, ref in zip(encs, refs, strict=True):
+        for i, (enc, ref) in enumerate(zip(encs, refs, strict=True)):
             logits = enc.tox_logits
             assert logits is not None  # the shipped scorer always has the toxicity top
-            toxicity = _sigmoid(pa * logits[0] + pb)
+            toxicity = toxicity_of(i, float(logits[0]))
             # Fine heads are uncalibrated (the threat head learnt from tweets with a 1:2 class ratio), so each
             # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
             labels = {name: round(toxicity * _sigmoid(v), 4)

@@ -1,0 +1,132 @@
+"""The lexical half of the toxicity score: hashed character and word n-grams under a logistic regression.
+
+Why beside the transformer: the fine-tuned e5-small reads meaning, but spelling-level cues (slurs written
+with asterisks or in creative compounds, shouting, emoji) live in characters, and this model's errors are
+different from the transformer's. A two-input logistic fusion of both logits, fitted on dev, beats either
+alone there (see ``models/<name>/MODEL_CARD.md``).
+
+Features are TF-IDF (sublinear term frequency) of character 2–5-grams inside whitespace-separated words
+(padded with a space each side) and of word uni- and bigrams, each block L2-normalised on its own. They are
+hashed (crc32) into ``BUCKETS`` slots, so there is no vocabulary file and a retrain adds about 4 MB (the
+idf and weight vectors, fp16) to git, not the 21 MB of the transformer layers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+BUCKETS = 1 << 20
+_HALF = BUCKETS // 2  # character n-grams hash into the lower half, word n-grams into the upper half
+CHAR_SIZES = (2, 3, 4, 5)
+_WORD = re.compile(r"\b\w\w+\b", re.UNICODE)
+FILE = "ngrams.safetensors"
+
+
+def hashed_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket ids, sublinear term frequencies) of one text, sorted by bucket."""
+    lowered = text.lower()
+    counts: dict[int, int] = {}
+    for word in lowered.split():
+        padded = f" {word} "
+        for n in CHAR_SIZES:
+            for i in range(len(padded) - n + 1):
+                h = zlib.crc32(padded[i : i + n].encode()) & (_HALF - 1)
+                counts[h] = counts.get(h, 0) + 1
+    words = _WORD.findall(lowered)
+    for gram in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+        h = _HALF + (zlib.crc32(gram.encode()) & (_HALF - 1))
+        counts[h] = counts.get(h, 0) + 1
+    ids = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+    tf = np.array([1.0 + math.log(counts[i]) for i in ids.tolist()], dtype=np.float32)
+    return ids, tf
+
+
+def _normalise(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """L2-normalise the character block and the word block of one row separately."""
+    out = values.copy()
+    for block in (ids < _HALF, ids >= _HALF):
+        norm = float(np.sqrt((values[block] ** 2).sum()))
+        if norm > 0:
+            out[block] /= norm
+    return out
+
+
+@dataclass
+class NgramModel:
+    """idf per bucket, weight per bucket and a bias: ``logit = w . tfidf(text) + b``."""
+
+    idf: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def rows(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Normalised TF-IDF rows as (bucket ids, values)."""
+        out = []
+        for text in texts:
+            ids, tf = hashed_counts(text)
+            out.append((ids, _normalise(ids, tf * self.idf[ids])))
+        return out
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([float(vals @ self.weights[ids]) + self.bias for ids, vals in self.rows(texts)],
+                        dtype=np.float64)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], labels: np.ndarray, sample_weights: np.ndarray | None = None,
+            c: float = 30.0, max_iter: int = 500) -> NgramModel:
+        """L2-regularised logistic regression (loss = sum w_i logloss_i + ||beta||^2 / 2c) by L-BFGS."""
+        import torch
+
+        counted = [hashed_counts(t) for t in texts]
+        df = np.zeros(BUCKETS, np.float64)
+        for ids, _ in counted:
+            df[ids] += 1
+        idf = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
+        rows = [(ids, _normalise(ids, tf * idf[ids])) for ids, tf in counted]
+        crow = np.concatenate([[0], np.cumsum([len(ids) for ids, _ in rows])])
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": the matrix-vector product is all we use
+            warnings.simplefilter("ignore", UserWarning)
+            matrix = torch.sparse_csr_tensor(
+                torch.from_numpy(crow), torch.from_numpy(np.concatenate([ids for ids, _ in rows])),
+                torch.from_numpy(np.concatenate([v for _, v in rows]).astype(np.float32)), (len(rows), BUCKETS))
+        y = torch.as_tensor(np.asarray(labels, np.float32))
+        w = torch.as_tensor(np.ones(len(rows), np.float32) if sample_weights is None
+                            else np.asarray(sample_weights, np.float32))
+        beta = torch.zeros(BUCKETS, requires_grad=True)
+        bias = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.LBFGS([beta, bias], lr=1.0, max_iter=max_iter, history_size=20,
+                                line_search_fn="strong_wolfe", tolerance_grad=1e-6)
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            z = (matrix @ beta[:, None]).squeeze(1) + bias
+            loss = (torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none") * w).sum()
+            loss = loss + 0.5 / c * (beta**2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        return cls(idf, beta.detach().numpy().astype(np.float32), float(bias.detach()[0]))
+
+    def save(self, model_dir: Path) -> None:
+        """fp16 vectors (about 4 MB): the rounding moves held-out logits by about 1e-3."""
+        from safetensors.numpy import save_file
+
+        save_file({"idf": self.idf.astype(np.float16), "weights": self.weights.astype(np.float16),
+                   "bias": np.array([self.bias], np.float32)}, str(Path(model_dir) / FILE))
+
+    @classmethod
+    def load(cls, model_dir: Path) -> NgramModel:
+        from safetensors.numpy import load_file
+
+        tensors = load_file(str(Path(model_dir) / FILE))
+        return cls(tensors["idf"].astype(np.float32), tensors["weights"].astype(np.float32),
+                   float(tensors["bias"][0]))

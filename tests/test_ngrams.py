@@ -1,0 +1,48 @@
+"""The lexical half of the toxicity score: hashed n-gram features and their logistic regression."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from moderator.scoring.ngrams import BUCKETS, NgramModel, hashed_counts
+
+
+def test_features_are_stable_across_processes_and_split_into_two_blocks() -> None:
+    ids, tf = hashed_counts("Du Idiot du")
+    # crc32, not Python's salted hash(): the same text hashes the same in every process
+    assert ids.tolist() == hashed_counts("Du Idiot du")[0].tolist() == hashed_counts("du idiot DU")[0].tolist()
+    chars, words = ids[ids < BUCKETS // 2], ids[ids >= BUCKETS // 2]
+    # " du " gives 3+2+1 char n-grams twice, " idiot " 6+5+4+3; words: du, idiot, and bigrams "du idiot", "idiot du"
+    assert len(chars) == len({*hashed_counts("du")[0].tolist(), *hashed_counts("idiot")[0].tolist()} - {*words})
+    assert len(words) == 4
+    repeated = hashed_counts("du du")[1]
+    assert np.allclose(sorted(set(repeated.tolist())), [1.0, 1 + np.log(2)])  # sublinear tf: 1 + log(count)
+
+
+def test_punctuation_and_emoji_stay_inside_words() -> None:
+    plain, emoji = hashed_counts("Idiot")[0], hashed_counts("Idiot🤮")[0]
+    assert set(emoji.tolist()) - set(plain.tolist())  # the emoji adds character n-grams of its own
+
+
+def test_fit_learns_the_marked_words_and_survives_a_save(tmp_path) -> None:
+    texts = ["du bist ein Vollidiot", "Vollidiot!!", "was für Idioten hier", "Idioten überall",
+             "ein guter Artikel", "danke für den Artikel", "das Wetter ist schön", "gute Analyse, danke"] * 3
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0] * 3, float)
+    model = NgramModel.fit(texts, y, c=10.0)
+    scores = model.logits(["So ein Vollidiot", "Danke, guter Artikel", "Idioten"])
+    assert scores[0] > 0 > scores[1] and scores[2] > scores[1]
+    model.save(tmp_path)
+    again = NgramModel.load(tmp_path)
+    assert np.allclose(again.logits(texts), model.logits(texts), atol=5e-3)
+    assert (tmp_path / "ngrams.safetensors").stat().st_size < 5_000_000
+
+
+def test_fusion_fit_weights_both_inputs() -> None:
+    from moderator.scoring.train import fit_logistic
+
+    rng = np.random.default_rng(0)
+    y = rng.random(400) < 0.4
+    a = y * 1.5 + rng.normal(size=400)  # two noisy, independent views of the label
+    b = y * 1.5 + rng.normal(size=400)
+    coef, bias = fit_logistic(np.stack([a, b], 1), y.astype(float))
+    assert coef[0] > 0.5 and coef[1] > 0.5 and bias < 0
