@@ -1,10 +1,11 @@
-"""Reproduce the shipped heads from ../shared/data: fine-tuned top layers + toxicity heads, then off-topic.
+"""Reproduce the shipped heads from ../shared/data: fine-tuned top layers + toxicity heads, the n-gram model
+and the fusion, then off-topic.
 
 Toxicity: the bottom ``n_frozen`` layers of multilingual-e5-small are run ONCE over every training text
 (bf16, kept in RAM); only the top layers and a linear head over mean-pooled states are trained. Mean
 pooling + a linear head means ``logit = mean_t(w . h_t) + b``, so per-token contributions are exact.
-The toxicity logit is Platt-calibrated on the dev split and the operating threshold chosen there; the
-test split is touched once, for the report.
+An n-gram logistic regression is fitted on the same training split; the fusion of both logits is fitted on
+the dev split and the operating threshold chosen there; the test split is touched once, for the report.
 
     python -m moderator.scoring.train --out models/moderator-de-v1 --data ../shared/data
 """

@@ -2,8 +2,9 @@
 
 One pass per comment: embeddings and the bottom ``n_frozen`` layers are shared; the original top layers give
 e5 token states (off-topic: whole comment, its text, each sentence and run of sentences as spans of the same pass), the
-fine-tuned top layers give toxicity (mean-pooled linear heads); for comments at or above the threshold, gradient
-x input at the shared bottom's output names the words that drove the score. Articles are embedded once and cached.
+fine-tuned top layers give toxicity (mean-pooled linear heads), fused with the n-gram model's logit (ngrams.py);
+for comments at or above the threshold, gradient x input at the shared bottom's output names the words that drove
+the transformer's score. Articles are embedded once and cached.
 """
 
 from __future__ import annotations
