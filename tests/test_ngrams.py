@@ -46,3 +46,13 @@ def test_fusion_fit_weights_both_inputs() -> None:
     b = y * 1.5 + rng.normal(size=400)
     coef, bias = fit_logistic(np.stack([a, b], 1), y.astype(float))
     assert coef[0] > 0.5 and coef[1] > 0.5 and bias < 0
+
+
+def test_token_shares_add_up_to_the_logit_and_follow_the_text() -> None:
+    texts = ["du Vollidiot", "ein guter Artikel", "danke"] * 4
+    model = NgramModel.fit(texts, np.array([1, 0, 0] * 4, float), c=10.0)
+    text = "So\u00a0ein  Vollidiot!!\x1fecht\n🤮"  # no-break space, unit separator, emoji: str.split() whitespace
+    shares = model.token_contributions(text)
+    assert [text[a:b] for a, b, _ in shares] == ["So", "ein", "Vollidiot!!", "echt", "🤮"]
+    assert np.isclose(sum(x for _, _, x in shares) + model.bias, model.logits([text])[0], atol=1e-5)
+    assert max(shares, key=lambda s: s[2])[:2] == (text.index("Vollidiot"), text.index("Vollidiot") + 11)

@@ -192,6 +192,7 @@ def test_toxicity_is_the_fusion_of_the_transformer_and_the_ngram_model(scorer) -
         z = fusion["transformer"] * n + fusion["ngram"] * x + fusion["bias"]
         assert s.toxicity == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-3)
     assert scores[0].toxicity > 0.5 > scores[1].toxicity
+    assert "Vollidiot" in scores[0].toxic_words and scores[1].toxic_words == ()
 
 
 def test_model_version_names_the_trained_heads(tmp_path) -> None:

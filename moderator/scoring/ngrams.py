@@ -30,20 +30,28 @@ _WORD = re.compile(r"\b\w\w+\b", re.UNICODE)
 FILE = "ngrams.safetensors"
 
 
-def hashed_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(bucket ids, sublinear term frequencies) of one text, sorted by bucket."""
-    lowered = text.lower()
-    counts: dict[int, int] = {}
-    for word in lowered.split():
-        padded = f" {word} "
+def _occurrences(text: str) -> list[tuple[int, tuple[int, ...]]]:
+    """Every n-gram occurrence of ``text`` as (bucket, indexes of the whitespace tokens it lies in)."""
+    out: list[tuple[int, tuple[int, ...]]] = []
+    words: list[tuple[str, int]] = []
+    for index, token in enumerate(text.lower().split()):
+        padded = f" {token} "
         for n in CHAR_SIZES:
             for i in range(len(padded) - n + 1):
-                h = zlib.crc32(padded[i : i + n].encode()) & (_HALF - 1)
-                counts[h] = counts.get(h, 0) + 1
-    words = _WORD.findall(lowered)
-    for gram in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
-        h = _HALF + (zlib.crc32(gram.encode()) & (_HALF - 1))
-        counts[h] = counts.get(h, 0) + 1
+                out.append((zlib.crc32(padded[i : i + n].encode()) & (_HALF - 1), (index,)))
+        words += [(word, index) for word in _WORD.findall(token)]
+    for word, index in words:
+        out.append((_HALF + (zlib.crc32(word.encode()) & (_HALF - 1)), (index,)))
+    for (a, i), (b, j) in zip(words, words[1:], strict=False):
+        out.append((_HALF + (zlib.crc32(f"{a} {b}".encode()) & (_HALF - 1)), (i, j)))
+    return out
+
+
+def hashed_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket ids, sublinear term frequencies) of one text, sorted by bucket."""
+    counts: dict[int, int] = {}
+    for bucket, _ in _occurrences(text):
+        counts[bucket] = counts.get(bucket, 0) + 1
     ids = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
     tf = np.array([1.0 + math.log(counts[i]) for i in ids.tolist()], dtype=np.float32)
     return ids, tf
@@ -78,6 +86,26 @@ class NgramModel:
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([float(vals @ self.weights[ids]) + self.bias for ids, vals in self.rows(texts)],
                         dtype=np.float64)
+
+    def token_contributions(self, text: str) -> list[tuple[int, int, float]]:
+        """(start, end, share of the logit) for each whitespace-separated token of ``text``.
+
+        Exact: a bucket's term ``w . tfidf`` is split evenly over its occurrences, a word bigram's half to
+        each of its words; the shares plus the bias sum to the logit.
+        """
+        occurrences = _occurrences(text)
+        ids, tf = hashed_counts(text)
+        values = _normalise(ids, tf * self.idf[ids])
+        term = dict(zip(ids.tolist(), (values * self.weights[ids]).tolist(), strict=True))
+        counts: dict[int, int] = {}
+        for bucket, _ in occurrences:
+            counts[bucket] = counts.get(bucket, 0) + 1
+        spans = [m.span() for m in re.finditer(r"\S+", text)]
+        shares = [0.0] * len(spans)
+        for bucket, tokens in occurrences:
+            for index in tokens:
+                shares[index] += term[bucket] / counts[bucket] / len(tokens)
+        return [(a, b, share) for (a, b), share in zip(spans, shares, strict=True)]
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: np.ndarray, sample_weights: np.ndarray | None = None,

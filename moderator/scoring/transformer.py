@@ -350,18 +350,30 @@ class TransformerScorer:
         return whole, np.zeros((0, len(whole))), []
 
     def _toxic_words(self, enc: Encoded) -> tuple[str, ...]:
-        """Up to three words whose tokens pushed the toxicity logit up most (see Backbone.attribute)."""
+        """Up to three words that pushed the fused toxicity logit up most.
+
+        Both halves speak in logit units, weighted as the fusion weighs them: the transformer's gradient x
+        input (a first-order share of its logit, see Backbone.attribute) and the n-gram model's exact share
+        per token. The n-grams usually name the insult itself ("Vollpfosten", "Sesselfurzern"), where the
+        gradients alone often named a neighbour or the insulted group.
+        """
         contrib, offs = enc.token_contrib, enc.token_offsets
         if contrib is None or offs is None or not len(contrib):
             return ()
-        words: dict[tuple[int, int], float] = {}
+        fusion = self.config["toxicity"]["fusion"]
         spans = [m.span() for m in _WORD.finditer(enc.text)
                  if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
+        neural: dict[tuple[int, int], float] = {}
         for c, (s, _e) in zip(contrib, offs, strict=False):
             for span in spans:
                 if span[0] <= s < span[1] or (s < span[0] < _e):
-                    words[span] = words.get(span, 0.0) + float(c)
+                    neural[span] = neural.get(span, 0.0) + float(c)
                     break
+        words = {span: fusion["transformer"] * v for span, v in neural.items()}
+        for start, end, share in self.ngrams.token_contributions(enc.text):
+            inside = [span for span in spans if start <= span[0] and span[1] <= end]
+            for span in inside:
+                words[span] = words.get(span, 0.0) + fusion["ngram"] * share / len(inside)
         if not words:
             return ()
         top = max(words.values())
