@@ -47,24 +47,32 @@ def _occurrences(text: str) -> list[tuple[int, tuple[int, ...]]]:
     return out
 
 
-def hashed_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(bucket ids, sublinear term frequencies) of one text, sorted by bucket."""
+def _counted(occurrences: list[tuple[int, tuple[int, ...]]]) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for bucket, _ in _occurrences(text):
+    for bucket, _ in occurrences:
         counts[bucket] = counts.get(bucket, 0) + 1
+    return counts
+
+
+def _sublinear(counts: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
     tf = np.array([1.0 + math.log(counts[i]) for i in ids.tolist()], dtype=np.float32)
     return ids, tf
 
 
-def _normalise(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """L2-normalise the character block and the word block of one row separately."""
-    out = values.copy()
+def hashed_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket ids, sublinear term frequencies) of one text, sorted by bucket."""
+    return _sublinear(_counted(_occurrences(text)))
+
+
+def tfidf(ids: np.ndarray, tf: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """TF-IDF values of one row, the character block and the word block each L2-normalised on its own."""
+    values = tf * idf[ids]
     for block in (ids < _HALF, ids >= _HALF):
         norm = float(np.sqrt((values[block] ** 2).sum()))
         if norm > 0:
-            out[block] /= norm
-    return out
+            values[block] /= norm
+    return values
 
 
 @dataclass
@@ -77,11 +85,7 @@ class NgramModel:
 
     def rows(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Normalised TF-IDF rows as (bucket ids, values)."""
-        out = []
-        for text in texts:
-            ids, tf = hashed_counts(text)
-            out.append((ids, _normalise(ids, tf * self.idf[ids])))
-        return out
+        return [(ids, tfidf(ids, tf, self.idf)) for ids, tf in map(hashed_counts, texts)]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([float(vals @ self.weights[ids]) + self.bias for ids, vals in self.rows(texts)],
@@ -94,12 +98,9 @@ class NgramModel:
         each of its words; the shares plus the bias sum to the logit.
         """
         occurrences = _occurrences(text)
-        ids, tf = hashed_counts(text)
-        values = _normalise(ids, tf * self.idf[ids])
-        term = dict(zip(ids.tolist(), (values * self.weights[ids]).tolist(), strict=True))
-        counts: dict[int, int] = {}
-        for bucket, _ in occurrences:
-            counts[bucket] = counts.get(bucket, 0) + 1
+        counts = _counted(occurrences)
+        ids, tf = _sublinear(counts)
+        term = dict(zip(ids.tolist(), (tfidf(ids, tf, self.idf) * self.weights[ids]).tolist(), strict=True))
         spans = [m.span() for m in re.finditer(r"\S+", text)]
         shares = [0.0] * len(spans)
         for bucket, tokens in occurrences:
@@ -118,7 +119,7 @@ class NgramModel:
         for ids, _ in counted:
             df[ids] += 1
         idf = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
-        rows = [(ids, _normalise(ids, tf * idf[ids])) for ids, tf in counted]
+        rows = [(ids, tfidf(ids, tf, idf)) for ids, tf in counted]
         crow = np.concatenate([[0], np.cumsum([len(ids) for ids, _ in rows])])
         with warnings.catch_warnings():  # "sparse CSR support is in beta": the matrix-vector product is all we use
             warnings.simplefilter("ignore", UserWarning)

@@ -289,6 +289,8 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
     def transformer_logits(exs: list[Example]) -> np.ndarray:
         """The toxicity logits ``score`` computes (bf16 weights), for the texts as it reads them."""
         logits = [enc.tox_logits for enc in backbone.encode_comments([("", e.text) for e in exs])]
+        if any(lg is None for lg in logits):
+            raise RuntimeError(f"{out_dir}: the backbone has no toxicity top")
         return np.array([float(lg[0]) for lg in logits if lg is not None])
 
     labelled = [e for e in train if "toxic" in e.labels]
@@ -315,17 +317,17 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
     alone = {key: sigmoid(a * t + b) for key, (_, t, _) in parts.items()}
     threshold = metrics.best_threshold([(parts["dev", k][0], fused["dev", k]) for k in dev_keys])
     alone_threshold = metrics.best_threshold([(parts["dev", k][0], alone["dev", k]) for k in dev_keys])
+    def reports(split: str, probs: dict, at: float) -> dict:
+        return {k: metrics.binary_report(parts[s, k][0], probs[s, k], at) for s, k in parts if s == split}
+
     report: dict = {
         "fusion": {"transformer": float(coef[0]), "ngram": float(coef[1]), "bias": bias},
         "threshold": threshold,
-        "dev": {k: metrics.binary_report(y, fused["dev", k], threshold) for (s, k), (y, _, _) in parts.items()
-                if s == "dev"},
-        "test": {k: metrics.binary_report(y, fused["test", k], threshold) for (s, k), (y, _, _) in parts.items()
-                 if s == "test"},
-        "transformer_alone": {
-            "platt": [a, b], "threshold": alone_threshold,
-            **{s: {k: metrics.binary_report(y, alone[s, k], alone_threshold)
-                   for (s2, k), (y, _, _) in parts.items() if s2 == s} for s in ("dev", "test")}},
+        "dev": reports("dev", fused, threshold),
+        "test": reports("test", fused, threshold),
+        "transformer_alone": {"platt": [a, b], "threshold": alone_threshold,
+                              "dev": reports("dev", alone, alone_threshold),
+                              "test": reports("test", alone, alone_threshold)},
         "ngram_alone": {s: {k: {"roc_auc": metrics.roc_auc(y, n), "average_precision": metrics.average_precision(y, n)}
                             for (s2, k), (y, _, n) in parts.items() if s2 == s} for s in ("dev", "test")},
         "ngram": {"buckets": BUCKETS, "c": ngram_c, "train_size": len(labelled),
