@@ -3,8 +3,8 @@
 One pass per comment: embeddings and the bottom ``n_frozen`` layers are shared; the original top layers give
 e5 token states (off-topic: whole comment, its text, each sentence and run of sentences as spans of the same pass), the
 fine-tuned top layers give toxicity (mean-pooled linear heads), fused with the n-gram model's logit (ngrams.py);
-for comments at or above the threshold, gradient x input at the shared bottom's output names the words that drove
-the transformer's score. Articles are embedded once and cached.
+for comments at or above the threshold, gradient x input at the shared bottom's output plus the n-gram model's
+per-token shares name the words that drove the score. Articles are embedded once and cached.
 """
 
 from __future__ import annotations
