@@ -463,7 +463,7 @@ def evaluate(data: Path, as_json: bool, settings: Settings) -> None:
 @click.option("--n-frozen", type=int, default=6, show_default=True, help="Bottom encoder layers kept frozen.")
 @click.option("--limit", type=int, default=None, help="Train on a random subset (smoke runs).")
 @click.option("--skip-finetune", is_flag=True,
-              help="Keep the fine-tuned layers in --out; refit the n-gram model, fusion and off-topic head (~3 min).")
+              help="Keep the fine-tuned layers in --out; refit the n-gram model, fusion and off-topic head (~1.5 min).")
 @click.option("--base", "base_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A transformers checkpoint to train on (default: the converted multilingual-e5-small).")
 def train(data_dir: Path, out_dir: Path, epochs: int, n_frozen: int, limit: int | None, skip_finetune: bool,
