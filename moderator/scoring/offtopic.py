@@ -125,13 +125,13 @@ def logreg_logit(x: np.ndarray, mean: Any, std: Any, weights: Any, bias: float) 
     return ((np.atleast_2d(x) - np.asarray(mean)) / np.asarray(std)) @ np.asarray(weights) + bias
 
 
-def _encode_omp(records: list[dict], base_dir: Path | None, n_frozen: int) -> tuple[list, dict]:
-    """Encode OMP posts and titles with the scorer's own backbone (same code path as scoring)."""
-    from moderator.scoring.train import load_base
-    from moderator.scoring.transformer import Backbone
+def _encode_omp(records: list[dict], base_dir: Path | None, n_frozen: int, max_length: int,
+                article_max_length: int) -> tuple[list, dict]:
+    """Encode OMP posts and titles with the scorer's own backbone: same code path, weights and cut as scoring."""
+    from moderator.scoring.transformer import load_backbone
 
-    tok, model, _ = load_base(base_dir)
-    backbone = Backbone(tok, model, n_frozen, None)
+    backbone = load_backbone(base_dir, n_frozen=n_frozen, max_length=max_length,
+                             article_max_length=article_max_length)
     encs = backbone.encode_comments([(r.get("headline") or "", r["text"]) for r in records])
     titles = sorted({r["article_title"] for r in records})
     return encs, dict(zip(titles, backbone.encode_passages(titles), strict=True))
@@ -212,7 +212,7 @@ def _grouped_cv(articles: list[str], records: list[dict], encs: list, titles: di
 
 
 def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
-                   folds: int = 5, seed: int = 13, test_fraction: float = 0.2, l2: float = L2,
+                   max_length: int = 128, folds: int = 5, seed: int = 13, test_fraction: float = 0.2, l2: float = L2,
                    synth_weight: float = 0.05, reference: str = "blend", article_max_length: int = 512,
                    n_components: int = N_COMPONENTS, repeats: int = CV_REPEATS) -> dict:
     """Grouped (by article) CV on 80% of articles, one untouched test on the other 20%, then fit on all.
@@ -228,7 +228,7 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     t0 = time.time()
     with (Path(data_dir) / "omp_dev.jsonl").open(encoding="utf-8") as fh:
         records = [json.loads(line) for line in fh if line.strip()]
-    encs, titles = _encode_omp(records, base_dir, n_frozen)
+    encs, titles = _encode_omp(records, base_dir, n_frozen, max_length, article_max_length)
     articles = sorted({r["article_id"] for r in records})
     random.Random(seed).shuffle(articles)
     n_test = round(len(articles) * test_fraction)
@@ -259,7 +259,8 @@ def train_offtopic(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
         "features": [*FEATURES, *(f"pc{k}" for k in range(n_components))],
         "mean": mean.tolist(), "std": std.tolist(), "weights": weights.tolist(), "bias": bias,
         "platt": list(platt), "threshold": threshold, "generic": generic.tolist(), "reference": reference,
-        "article_max_length": article_max_length, "n_frozen": n_frozen, "l2": l2, "synth_weight": synth_weight,
+        "article_max_length": article_max_length, "max_length": max_length, "n_frozen": n_frozen, "l2": l2,
+        "synth_weight": synth_weight,
         "n_components": n_components,
         "cv": {"folds": folds, "grouped_by": "article_id", "articles": len(dev_articles),
                "fold_roc_auc": fold_aucs, "mean_roc_auc": float(np.mean(repeat_means)),

@@ -283,8 +283,8 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
     finetune = {k: record[k] for k in FINETUNE_KEYS if k in record}
     train, dev, test = training_split(data_dir, finetune["seed"], finetune["ge21_weight"], finetune["sources"],
                                       finetune.get("limit"))
-    backbone = load_backbone(out_dir, base_dir, n_frozen=finetune["n_frozen"], labels=tuple(finetune["labels"]),
-                             max_length=finetune["max_len"])
+    backbone = load_backbone(base_dir, n_frozen=finetune["n_frozen"], max_length=finetune["max_len"],
+                             toxicity_dir=out_dir, labels=tuple(finetune["labels"]))
 
     def transformer_logits(exs: list[Example]) -> np.ndarray:
         """The toxicity logits ``score`` computes (bf16 weights), for the texts as it reads them."""
@@ -373,7 +373,8 @@ def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, s
     if not skip_finetune:
         train_toxicity(out_dir, data_dir, base_dir, **kwargs)
     calibrate_toxicity(out_dir, data_dir, base_dir)
-    offtopic.train_offtopic(out_dir, data_dir, base_dir, n_frozen=kwargs.get("n_frozen", 6))
+    max_length = json.loads((out_dir / "toxicity.json").read_text())["max_len"]  # comments are cut as scoring cuts them
+    offtopic.train_offtopic(out_dir, data_dir, base_dir, n_frozen=kwargs.get("n_frozen", 6), max_length=max_length)
     config = write_config(out_dir)
     log(f"done in {time.time() - t0:.0f}s -> {out_dir}")
     return config

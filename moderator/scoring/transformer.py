@@ -222,13 +222,14 @@ class Backbone:
         return out
 
 
-def load_backbone(model_dir: Path, base_dir: Path | None, *, n_frozen: int, labels: tuple[str, ...],
-                  max_length: int, article_max_length: int = 512, query_prefix: str = "query: ", bf16: bool = True,
-                  allow_download: bool = False) -> Backbone:
-    """The base encoder with the fine-tuned toxicity top of ``model_dir``, in the numerics scoring uses.
+def load_backbone(base_dir: Path | None, *, n_frozen: int, max_length: int, toxicity_dir: Path | None = None,
+                  labels: tuple[str, ...] = (), article_max_length: int = 512, query_prefix: str = "query: ",
+                  bf16: bool = True, allow_download: bool = False) -> Backbone:
+    """The base encoder (plus the fine-tuned toxicity top in ``toxicity_dir``) in the numerics scoring uses.
 
-    Training calibrates the toxicity fusion through this same loader, so the calibrated scores are the
-    ones ``score`` will produce (bf16 weights move logits enough to shift held-out macro-F1 by 0.01).
+    Training fits the toxicity fusion and the off-topic head through this same loader, so what they are
+    calibrated on is what ``score`` computes: bf16 weights move logits enough to shift held-out macro-F1 by
+    0.01, and a comment is cut at the same ``max_length``.
     """
     from moderator.scoring.train import load_base, load_toxicity_top
 
@@ -242,7 +243,7 @@ def load_backbone(model_dir: Path, base_dir: Path | None, *, n_frozen: int, labe
         if module is not words:
             for param in module.parameters(recurse=False):
                 param.data = param.data.to(dtype)
-    top = load_toxicity_top(model_dir, model, n_frozen, labels, dtype)
+    top = load_toxicity_top(toxicity_dir, model, n_frozen, labels, dtype) if toxicity_dir else None
     return Backbone(_scoring_tokenizer(base_path), model, n_frozen, top, max_length, article_max_length,
                     query_prefix, bf16)
 
@@ -285,8 +286,9 @@ class TransformerScorer:
         config = json.loads((model_dir / "config.json").read_text())
         base = base_dir or config.get("base_model") or None
         use_bf16 = config.get("bf16", True) if bf16 is None else bf16
-        backbone = load_backbone(model_dir, Path(base) if base else None, n_frozen=int(config["n_frozen"]),
-                                 labels=tuple(config["labels"]), max_length=int(config["max_length"]),
+        backbone = load_backbone(Path(base) if base else None, n_frozen=int(config["n_frozen"]),
+                                 max_length=int(config["max_length"]), toxicity_dir=model_dir,
+                                 labels=tuple(config["labels"]),
                                  article_max_length=int(config["article_max_length"]),
                                  query_prefix=config["query_prefix"], bf16=use_bf16, allow_download=allow_download)
         extra = load_file(str(model_dir / "offtopic.safetensors"))
