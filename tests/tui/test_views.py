@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.pilot import Pilot
+
 from moderator.records import Action, Comment
 from moderator.scoring.fake import FakeScorer
 from moderator.store import Queue, QueueFilter
@@ -73,12 +75,17 @@ async def test_label_filter_and_high_marks_follow_the_policy_review_edges(db_pat
         assert "toxicity ≥ 0.1" in status_text(app)
 
 
+async def search(pilot: Pilot, text: str) -> None:
+    """Open the search box and type ``text``; the search runs after a short pause in typing."""
+    await pilot.press("slash", *text)
+    await pilot.pause(0.4)
+    await settle(pilot)
+
+
 async def test_incremental_search_and_escape(app: ModeratorApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"trott")
-        await pilot.pause(0.4)
-        await settle(pilot)
+        await search(pilot, "trott")
         assert shown_ids(app) == ["c7"]
         assert "“trott”" in status_text(app)
         await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace", *"kopf")
@@ -195,9 +202,7 @@ async def test_refresh_on_same_comment_updates_detail_without_reselecting(app: M
 async def test_search_text_with_markup_is_shown_literally(app: ModeratorApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"[red]mall")
-        await pilot.pause(0.4)
-        await settle(pilot)
+        await search(pilot, "[red]mall")
         assert shown_ids(app) == ["c6"]  # the author is literally "[red]mallory[/]"
         assert "“[red]mall”" in status_text(app)
         assert any("[red]mall" in message for message in toasts(app))
