@@ -56,3 +56,13 @@ def test_token_shares_add_up_to_the_logit_and_follow_the_text() -> None:
     assert [text[a:b] for a, b, _ in shares] == ["So", "ein", "Vollidiot!!", "echt", "🤮"]
     assert np.isclose(sum(x for _, _, x in shares) + model.bias, model.logits([text])[0], atol=1e-5)
     assert max(shares, key=lambda s: s[2])[:2] == (text.index("Vollidiot"), text.index("Vollidiot") + 11)
+
+
+def test_only_the_head_of_a_huge_comment_is_read() -> None:
+    from moderator.scoring.ngrams import MAX_CHARS
+
+    model = NgramModel.fit(["du Vollidiot", "guter Artikel"] * 3, np.array([1, 0] * 3, float), c=10.0)
+    head = "guter Artikel " * (MAX_CHARS // 14)
+    huge = head + "du Vollidiot " * 50_000  # a pasted book must not stall a scoring batch
+    assert model.logits([huge])[0] == model.logits([huge[:MAX_CHARS]])[0]
+    assert model.token_contributions(huge) == model.token_contributions(huge[:MAX_CHARS])

@@ -28,13 +28,17 @@ _HALF = BUCKETS // 2  # character n-grams hash into the lower half, word n-grams
 CHAR_SIZES = (2, 3, 4, 5)
 _WORD = re.compile(r"\b\w\w+\b", re.UNICODE)
 FILE = "ngrams.safetensors"
+# Only a comment's first characters are read: the longest training text has about 7,000, and the Python
+# n-gram loop costs ~2.5 ms per 1,000 characters, so a pasted book must not stall a scoring batch.
+MAX_CHARS = 20_000
 
 
 def _occurrences(text: str) -> list[tuple[int, tuple[int, ...]]]:
-    """Every n-gram occurrence of ``text`` as (bucket, indexes of the whitespace tokens it lies in)."""
+    """Every n-gram occurrence of ``text`` (its first MAX_CHARS) as (bucket, indexes of the whitespace tokens it
+    lies in)."""
     out: list[tuple[int, tuple[int, ...]]] = []
     words: list[tuple[str, int]] = []
-    for index, token in enumerate(text.lower().split()):
+    for index, token in enumerate(text[:MAX_CHARS].lower().split()):
         padded = f" {token} "
         for n in CHAR_SIZES:
             for i in range(len(padded) - n + 1):
@@ -101,7 +105,7 @@ class NgramModel:
         counts = _counted(occurrences)
         ids, tf = _sublinear(counts)
         term = dict(zip(ids.tolist(), (tfidf(ids, tf, self.idf) * self.weights[ids]).tolist(), strict=True))
-        spans = [m.span() for m in re.finditer(r"\S+", text)]
+        spans = [m.span() for m in re.finditer(r"\S+", text[:MAX_CHARS])]
         shares = [0.0] * len(spans)
         for bucket, tokens in occurrences:
             for index in tokens:
