@@ -9,6 +9,7 @@ per-token shares name the words that drove the score. Articles are embedded once
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -365,15 +366,17 @@ class TransformerScorer:
         fusion = self.config["toxicity"]["fusion"]
         spans = [m.span() for m in _WORD.finditer(enc.text)
                  if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
-        neural: dict[tuple[int, int], float] = {}
-        for c, (s, _e) in zip(contrib, offs, strict=False):
-            for span in spans:
-                if span[0] <= s < span[1] or (s < span[0] < _e):
-                    neural[span] = neural.get(span, 0.0) + float(c)
-                    break
-        words = {span: fusion["transformer"] * v for span, v in neural.items()}
+        starts = [a for a, _ in spans]  # sorted, spans do not overlap: bisect keeps long comments linear
+        words: dict[tuple[int, int], float] = {}
+        for c, (s, e) in zip(contrib, offs, strict=False):
+            k = bisect.bisect_right(starts, s) - 1  # the word holding the token's start, else the next one in it
+            span = spans[k] if k >= 0 and s < spans[k][1] else (
+                spans[k + 1] if k + 1 < len(spans) and spans[k + 1][0] < e else None)
+            if span:
+                words[span] = words.get(span, 0.0) + fusion["transformer"] * float(c)
         for start, end, share in self.ngrams.token_contributions(enc.text):
-            inside = [span for span in spans if start <= span[0] and span[1] <= end]
+            inside = [sp for sp in spans[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
+                      if sp[1] <= end]
             for span in inside:
                 words[span] = words.get(span, 0.0) + fusion["ngram"] * share / len(inside)
         if not words:
