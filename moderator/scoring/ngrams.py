@@ -101,11 +101,12 @@ class NgramModel:
         Exact: a bucket's term ``w . tfidf`` is split evenly over its occurrences, a word bigram's half to
         each of its words; the shares plus the bias sum to the logit.
         """
+        text = text[:MAX_CHARS]  # what _occurrences reads, so token indexes and spans line up
         occurrences = _occurrences(text)
         counts = _counted(occurrences)
         ids, tf = _sublinear(counts)
         term = dict(zip(ids.tolist(), (tfidf(ids, tf, self.idf) * self.weights[ids]).tolist(), strict=True))
-        spans = [m.span() for m in re.finditer(r"\S+", text[:MAX_CHARS])]
+        spans = [m.span() for m in re.finditer(r"\S+", text)]
         shares = [0.0] * len(spans)
         for bucket, tokens in occurrences:
             for index in tokens:
@@ -113,8 +114,8 @@ class NgramModel:
         return [(a, b, share) for (a, b), share in zip(spans, shares, strict=True)]
 
     @classmethod
-    def fit(cls, texts: Sequence[str], labels: np.ndarray, sample_weights: np.ndarray | None = None,
-            c: float = 30.0, max_iter: int = 500) -> NgramModel:
+    def fit(cls, texts: Sequence[str], labels: np.ndarray, sample_weights: np.ndarray | None = None, *,
+            c: float, max_iter: int = 500) -> NgramModel:
         """L2-regularised logistic regression (loss = sum w_i logloss_i + ||beta||^2 / 2c) by L-BFGS."""
         import torch
 
