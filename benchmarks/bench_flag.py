@@ -20,10 +20,20 @@ from moderator.bench import generate_corpus
 def write_jsonl(path: Path, n: int) -> None:
     with path.open("w", encoding="utf-8") as out:
         for number, (comment, article) in enumerate(generate_corpus(n)):
-            out.write(json.dumps({
-                "id": comment.id, "article_id": article.id, "article_title": article.headline,
-                "article_body": article.body, "text": comment.text, "author": f"user{number % 997}",
-            }, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": comment.id,
+                        "article_id": article.id,
+                        "article_title": article.headline,
+                        "article_body": article.body,
+                        "text": comment.text,
+                        "author": f"user{number % 997}",
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 def main() -> None:
@@ -38,8 +48,9 @@ def main() -> None:
         subprocess.run([*base, "ingest", str(corpus), "--db", str(db)], check=True)
         model = ["--model", args.model] if args.model else []
         start = time.perf_counter()
-        done = subprocess.run([*base, "flag", "--db", str(db), "--json", *model], check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [*base, "flag", "--db", str(db), "--json", *model], check=True, capture_output=True, text=True
+        )
         elapsed = time.perf_counter() - start
     report = json.loads(done.stdout)
     print(json.dumps(report, indent=2, ensure_ascii=False))

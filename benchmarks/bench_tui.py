@@ -29,8 +29,26 @@ from moderator.tui.screens.desk import DeskScreen
 from moderator.tui.widgets.queue_list import QueueList
 
 WORDS = [
-    "die", "regierung", "plant", "neue", "steuern", "für", "windräder", "und", "die", "bahn", "idiot", "dumm",
-    "wetter", "fußball", "katze", "politik", "haushalt", "kommunen", "genehmigung", "nachtzug",
+    "die",
+    "regierung",
+    "plant",
+    "neue",
+    "steuern",
+    "für",
+    "windräder",
+    "und",
+    "die",
+    "bahn",
+    "idiot",
+    "dumm",
+    "wetter",
+    "fußball",
+    "katze",
+    "politik",
+    "haushalt",
+    "kommunen",
+    "genehmigung",
+    "nachtzug",
 ]
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -39,19 +57,26 @@ def build(path: Path, n: int) -> None:
     """A queue of ``n`` scored comments under 50 articles, deterministic."""
     rng = random.Random(5)
     queue = Queue(open_db(path), clock=lambda: NOW)
-    articles = [Article(id=f"a{i}", headline=f"Schlagzeile {i}: Bahn und Windräder", teaser="Teaser", body="Text")
-                for i in range(50)]
+    articles = [
+        Article(id=f"a{i}", headline=f"Schlagzeile {i}: Bahn und Windräder", teaser="Teaser", body="Text")
+        for i in range(50)
+    ]
     comments = [
-        Comment(id=f"c{i:06d}", article_id=f"a{i % 50}", number=i, author=f"user{i % 997}",
-                posted_at=f"2026-11-{1 + i % 24:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
-                text=" ".join(rng.choices(WORDS, k=14)))
+        Comment(
+            id=f"c{i:06d}",
+            article_id=f"a{i % 50}",
+            number=i,
+            author=f"user{i % 997}",
+            posted_at=f"2026-11-{1 + i % 24:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+            text=" ".join(rng.choices(WORDS, k=14)),
+        )
         for i in range(n)
     ]
     queue.add(articles, comments)
     by_id = {a.id: a for a in articles}
     scorer = FakeScorer()
     for start in range(0, n, 5000):
-        batch = comments[start:start + 5000]
+        batch = comments[start : start + 5000]
         scores = scorer.score([(c, by_id[c.article_id]) for c in batch])
         queue.save_scores([(c.id, s) for c, s in zip(batch, scores, strict=True)])
     queue.db.conn.close()
@@ -165,7 +190,9 @@ def main() -> None:
             print(f"built {args.comments} scored comments in {time.perf_counter() - t:.1f} s")
         results = asyncio.run(measure(path, args.presses))
     targets = {
-        "first paint (s)": 1.0, "j to cursor row painted, mean (ms)": 50, "j to cursor row painted, p95 (ms)": 50,
+        "first paint (s)": 1.0,
+        "j to cursor row painted, mean (ms)": 50,
+        "j to cursor row painted, p95 (ms)": 50,
     }
     print(f"\n{'measure':40} {'value':>10} {'target':>8}")
     for name, value in results.items():

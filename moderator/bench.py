@@ -49,10 +49,14 @@ TOPICS = {
     ],
 }
 FILLER = [
-    "Das sehe ich ganz anders.", "Man muss das auch mal realistisch betrachten.",
-    "Im Artikel fehlt leider ein wichtiger Punkt.", "Meine Erfahrung ist eine völlig andere.",
-    "Die Politik hat hier über Jahre versagt.", "Am Ende zahlen wieder die Bürger.",
-    "Beim Fußball gestern hat der Schiedsrichter völlig versagt.", "Ihr seid doch alle ahnungslose Idioten.",
+    "Das sehe ich ganz anders.",
+    "Man muss das auch mal realistisch betrachten.",
+    "Im Artikel fehlt leider ein wichtiger Punkt.",
+    "Meine Erfahrung ist eine völlig andere.",
+    "Die Politik hat hier über Jahre versagt.",
+    "Am Ende zahlen wieder die Bürger.",
+    "Beim Fußball gestern hat der Schiedsrichter völlig versagt.",
+    "Ihr seid doch alle ahnungslose Idioten.",
 ]
 
 
@@ -132,8 +136,9 @@ def naive_baseline(pairs: list[tuple[Comment, Article]], base_dir: Path) -> floa
     from transformers import AutoTokenizer, BertModel
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    model = BertModel.from_pretrained(base_dir, local_files_only=True, dtype=torch.float32,
-                                      add_pooling_layer=False).eval()
+    model = BertModel.from_pretrained(
+        base_dir, local_files_only=True, dtype=torch.float32, add_pooling_layer=False
+    ).eval()
     start = time.perf_counter()
     with torch.inference_mode():
         for comment, article in pairs:
@@ -161,8 +166,9 @@ def production_path(pairs: list[tuple[Comment, Article]], scorer: Any, batch_siz
     return cps, latencies
 
 
-def run_bench(scorer: Any, base_dir: Path, *, n_comments: int = 400, naive_comments: int = 60,
-              batch_size: int = 32) -> BenchResult:
+def run_bench(
+    scorer: Any, base_dir: Path, *, n_comments: int = 400, naive_comments: int = 60, batch_size: int = 32
+) -> BenchResult:
     """Everything in one process on the same corpus: peaks, production path, then the naive baseline."""
     import torch
     from transformers import AutoConfig, AutoTokenizer
@@ -186,11 +192,18 @@ def run_bench(scorer: Any, base_dir: Path, *, n_comments: int = 400, naive_comme
     naive_cps = naive_baseline(pairs[:naive_comments], base_dir)
     latencies.sort()
     return BenchResult(
-        comments=len(pairs), naive_cps=round(naive_cps, 2), production_cps=round(production_cps, 2),
-        ratio=round(production_cps / naive_cps, 2), p50_ms=round(statistics.median(latencies), 1),
-        p95_ms=round(latencies[int(0.95 * (len(latencies) - 1))], 1), peak_rss_mb=round(rss, 1),
-        fp32_peak_gflops=round(fp32_peak, 1), bf16_peak_gflops=round(bf16_peak, 1),
-        achieved_gflops=round(achieved, 1), median_tokens=median_tokens, model_version=scorer.model_version,
+        comments=len(pairs),
+        naive_cps=round(naive_cps, 2),
+        production_cps=round(production_cps, 2),
+        ratio=round(production_cps / naive_cps, 2),
+        p50_ms=round(statistics.median(latencies), 1),
+        p95_ms=round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+        peak_rss_mb=round(rss, 1),
+        fp32_peak_gflops=round(fp32_peak, 1),
+        bf16_peak_gflops=round(bf16_peak, 1),
+        achieved_gflops=round(achieved, 1),
+        median_tokens=median_tokens,
+        model_version=scorer.model_version,
     )
 
 
@@ -202,8 +215,11 @@ def format_table(result: BenchResult) -> str:
         ("single comment latency p50 / p95", f"{result.p50_ms:.0f} / {result.p95_ms:.0f} ms"),
         ("peak RSS (process, scorer loaded and scoring)", f"{result.peak_rss_mb:.0f} MB"),
         ("matmul peak fp32 / bf16", f"{result.fp32_peak_gflops:.0f} / {result.bf16_peak_gflops:.0f} GFLOP/s"),
-        ("encoder achieved (production, estimated)", f"{result.achieved_gflops:.0f} GFLOP/s "
-         f"({100 * result.achieved_gflops / result.bf16_peak_gflops:.0f}% of bf16 peak)"),
+        (
+            "encoder achieved (production, estimated)",
+            f"{result.achieved_gflops:.0f} GFLOP/s "
+            f"({100 * result.achieved_gflops / result.bf16_peak_gflops:.0f}% of bf16 peak)",
+        ),
         ("comments / median comment tokens", f"{result.comments} / {result.median_tokens:.0f}"),
         ("model", result.model_version),
     ]

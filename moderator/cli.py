@@ -44,10 +44,20 @@ def emit_json(data: Any) -> None:
 def common_options(func: F) -> F:
     """--db and --config on every command that touches the queue; settings resolved once, here."""
 
-    @click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Queue database (default: queue.db, or $MODERATOR_DB).")
-    @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Config file (default: ./moderator.toml, or $MODERATOR_CONFIG).")
+    @click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Queue database (default: queue.db, or $MODERATOR_DB).",
+    )
+    @click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Config file (default: ./moderator.toml, or $MODERATOR_CONFIG).",
+    )
     @wraps(func)
     def wrapper(*args: Any, db: Path | None, config_file: Path | None, **kwargs: Any) -> Any:
         flags = {k: kwargs.pop(k) for k in ("moderator", "model", "batch_size", "policy") if k in kwargs}
@@ -91,8 +101,13 @@ def main() -> None:
 # -- ingest ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["forum", "jsonl", "csv"]), default=None,
-              help="Input format (default: detected from the content).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["forum", "jsonl", "csv"]),
+    default=None,
+    help="Input format (default: detected from the content).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @common_options
 def ingest(paths: tuple[Path, ...], fmt: str | None, as_json: bool, settings: Settings) -> None:
@@ -118,17 +133,27 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, as_json: bool, settings: Se
             notice(str(bad))
         result = queue.add(parsed.articles, parsed.comments)
         for comment, stored_at in result.conflicts:
-            notice(f"{comment.source}: field 'id': {comment.id!r} already names a different comment "
-                   f"(from {stored_at}); not stored")
+            notice(
+                f"{comment.source}: field 'id': {comment.id!r} already names a different comment "
+                f"(from {stored_at}); not stored"
+            )
         rejected = len(parsed.rejected) + len(result.conflicts)
         rejected_total += rejected
-        summary.append({
-            "path": str(path), "format": parsed.format, "comments": len(parsed.comments),
-            "new_comments": result.new_comments, "already_present": result.unchanged_comments,
-            "new_articles": result.new_articles, "rejected": rejected,
-        })
-        notice(f"{path} ({parsed.format}): {result.new_comments} new, {result.unchanged_comments} already "
-               f"present, {rejected} rejected")
+        summary.append(
+            {
+                "path": str(path),
+                "format": parsed.format,
+                "comments": len(parsed.comments),
+                "new_comments": result.new_comments,
+                "already_present": result.unchanged_comments,
+                "new_articles": result.new_articles,
+                "rejected": rejected,
+            }
+        )
+        notice(
+            f"{path} ({parsed.format}): {result.new_comments} new, {result.unchanged_comments} already "
+            f"present, {rejected} rejected"
+        )
     if as_json:
         emit_json({"files": summary, "rejected": rejected_total})
     if rejected_total:
@@ -150,14 +175,25 @@ STATUS_OPTION = click.Choice(["pending", "flagged", "open", "approved", "rejecte
 @click.option("--offset", type=int, default=0)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of comments.")
 @common_options
-def list_(status: str, article_id: str | None, author: str | None, label: str | None, label_min: float,
-          search: str | None, limit: int | None, offset: int, as_json: bool, settings: Settings) -> None:
+def list_(
+    status: str,
+    article_id: str | None,
+    author: str | None,
+    label: str | None,
+    label_min: float,
+    search: str | None,
+    limit: int | None,
+    offset: int,
+    as_json: bool,
+    settings: Settings,
+) -> None:
     """The queue in risk order (highest risk first, unscored last)."""
     from moderator.store import QueueFilter
 
     queue = open_queue(settings)
-    flt = QueueFilter(status=status, article_id=article_id, author=author, label=label, label_min=label_min,
-                      search=search)
+    flt = QueueFilter(
+        status=status, article_id=article_id, author=author, label=label, label_min=label_min, search=search
+    )
     limit = limit if limit is not None else (-1 if as_json else 50)
     items = queue.items(flt, limit=limit, offset=offset)
     if as_json:
@@ -170,8 +206,10 @@ def list_(status: str, article_id: str | None, author: str | None, label: str | 
         tox = f"{s.toxicity:.2f}" if s else "-"
         off = f"{s.off_topic:.2f}" if s else "-"
         text = item.comment.title + " — " + item.comment.text if item.comment.title else item.comment.text
-        click.echo(f"{one_line(item.comment.id, 20):<20} {item.status.value:<9} {tox:>5} {off:>5}  "
-                   f"{one_line(item.comment.author, 16):<16} {one_line(text, 60)}")
+        click.echo(
+            f"{one_line(item.comment.id, 20):<20} {item.status.value:<9} {tox:>5} {off:>5}  "
+            f"{one_line(item.comment.author, 16):<16} {one_line(text, 60)}"
+        )
     notice(f"{len(items)} of {total} shown")
 
 
@@ -209,10 +247,17 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
 
 def _decision_json(decision: Any) -> dict[str, Any]:
     return {
-        "id": decision.id, "comment_id": decision.comment_id, "action": decision.action.value,
-        "status_before": decision.status_before.value, "status_after": decision.status_after.value,
-        "reason": decision.reason, "rule": decision.rule, "moderator": decision.moderator,
-        "decided_at": decision.decided_at, "reverts": decision.reverts, "model_version": decision.model_version,
+        "id": decision.id,
+        "comment_id": decision.comment_id,
+        "action": decision.action.value,
+        "status_before": decision.status_before.value,
+        "status_after": decision.status_after.value,
+        "reason": decision.reason,
+        "rule": decision.rule,
+        "moderator": decision.moderator,
+        "decided_at": decision.decided_at,
+        "reverts": decision.reverts,
+        "model_version": decision.model_version,
     }
 
 
@@ -299,8 +344,13 @@ def stats(as_json: bool, settings: Settings) -> None:
 # -- export ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of stdout.",
+)
 @click.option("--since", default=None, help="Only decisions at or after this date/time (UTC ISO 8601).")
 @click.option("--until", default=None, help="Only decisions at or before this date/time (a date means its end).")
 @common_options
@@ -362,8 +412,7 @@ def score(rescore: bool, as_json: bool, settings: Settings) -> None:
     scorer = load_scorer_for(settings)
     progress = Progress("scoring", total)
     try:
-        run = score_queue(queue, scorer, batch_size=settings.batch_size, rescore=rescore,
-                          on_batch=progress.advance)
+        run = score_queue(queue, scorer, batch_size=settings.batch_size, rescore=rescore, on_batch=progress.advance)
     except KeyboardInterrupt:
         progress.close()
         notice(f"interrupted after {progress.done} comments; run again to resume")
@@ -376,8 +425,12 @@ def score(rescore: bool, as_json: bool, settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Policy TOML (default: the [policy] table of moderator.toml, else built-in defaults).")
+@click.option(
+    "--policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy TOML (default: the [policy] table of moderator.toml, else built-in defaults).",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
 @click.option("--fail-on-flagged", is_flag=True, help="Exit 4 when anything was queued or rejected.")
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
@@ -399,7 +452,8 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
     progress = Progress("flagging")
     try:
         report = Flagger(queue, load_scorer_for(settings), policy, batch_size=settings.batch_size).run(
-            dry_run=dry_run, on_progress=progress.advance)
+            dry_run=dry_run, on_progress=progress.advance
+        )
     except KeyboardInterrupt:
         progress.close()
         notice(f"interrupted after {progress.done} comments; run again to resume")
@@ -412,8 +466,10 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
     else:
         prefix = "would be " if dry_run else ""
         done = {"approve": "approved", "queue": "queued", "reject": "rejected"}
-        notice(f"policy {policy.name}: {data['scored']} scored; " + ", ".join(
-            f"{n} {prefix}{done[outcome]}" for outcome, n in outcomes.items()))
+        notice(
+            f"policy {policy.name}: {data['scored']} scored; "
+            + ", ".join(f"{n} {prefix}{done[outcome]}" for outcome, n in outcomes.items())
+        )
         for rule, n in report.rules.most_common():
             notice(f"  {n:>6}  {rule}")
     if fail_on_flagged and report.flagged:
@@ -447,43 +503,80 @@ def evaluate(data: Path, as_json: bool, settings: Settings) -> None:
             if not isinstance(metrics, dict):  # e.g. model_version
                 continue
             cells = [metrics.get(name) for name in names]
-            click.echo(f"{label:<10} " + " ".join(
-                f"{'-' if v is None else (f'{v:.4f}' if isinstance(v, float) else str(v)):>17}" for v in cells))
+            click.echo(
+                f"{label:<10} "
+                + " ".join(
+                    f"{'-' if v is None else (f'{v:.4f}' if isinstance(v, float) else str(v)):>17}" for v in cells
+                )
+            )
         click.echo(f"model: {report.get('model_version', '')}")
     if errors:
         sys.exit(ExitCode.ERROR)
 
 
 @main.command()
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=Path("../shared/data"), show_default=True, help="The labelled training data.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("models/moderator-de-v1"), show_default=True, help="Where the trained heads go.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("../shared/data"),
+    show_default=True,
+    help="The labelled training data.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("models/moderator-de-v1"),
+    show_default=True,
+    help="Where the trained heads go.",
+)
 @click.option("--epochs", type=int, default=3, show_default=True)
 @click.option("--n-frozen", type=int, default=6, show_default=True, help="Bottom encoder layers kept frozen.")
 @click.option("--limit", type=int, default=None, help="Train on a random subset (smoke runs).")
-@click.option("--skip-finetune", is_flag=True,
-              help="Keep the fine-tuned layers in --out; refit the n-gram model, fusion and off-topic head (~1.5 min).")
-@click.option("--base", "base_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="A transformers checkpoint to train on (default: the converted multilingual-e5-small).")
-def train(data_dir: Path, out_dir: Path, epochs: int, n_frozen: int, limit: int | None, skip_finetune: bool,
-          base_dir: Path | None) -> None:
+@click.option(
+    "--skip-finetune",
+    is_flag=True,
+    help="Keep the fine-tuned layers in --out; refit the n-gram model, fusion and off-topic head (~1.5 min).",
+)
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A transformers checkpoint to train on (default: the converted multilingual-e5-small).",
+)
+def train(
+    data_dir: Path,
+    out_dir: Path,
+    epochs: int,
+    n_frozen: int,
+    limit: int | None,
+    skip_finetune: bool,
+    base_dir: Path | None,
+) -> None:
     """Reproduce the shipped heads from the shared labelled data (about 13 minutes on 2 CPU cores).
 
     Keeps its own held-out split out of training and writes the held-out metrics into the model card data.
     """
     from moderator.scoring.train import train_main
 
-    train_main(out_dir, data_dir, base_dir, skip_finetune=skip_finetune, n_frozen=n_frozen, epochs=epochs,
-               limit=limit)
+    train_main(out_dir, data_dir, base_dir, skip_finetune=skip_finetune, n_frozen=n_frozen, epochs=epochs, limit=limit)
     notice(f"trained heads written to {out_dir}")
 
 
 @main.command()
-@click.option("--comments", "n_comments", type=int, default=400, show_default=True,
-              help="Generated comments for the production path.")
-@click.option("--naive-comments", type=int, default=60, show_default=True,
-              help="Comments for the (slow) naive baseline.")
+@click.option(
+    "--comments",
+    "n_comments",
+    type=int,
+    default=400,
+    show_default=True,
+    help="Generated comments for the production path.",
+)
+@click.option(
+    "--naive-comments", type=int, default=60, show_default=True, help="Comments for the (slow) naive baseline."
+)
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
 @click.option("--batch-size", type=int, default=None, help="Comments per batch (default 32).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
@@ -499,8 +592,13 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
 
     base_dir = Path(settings.base_model) if settings.base_model else ensure_base_model()
     notice("benchmarking (about a minute)...")
-    result = run_bench(load_scorer_for(settings), base_dir, n_comments=n_comments,
-                       naive_comments=naive_comments, batch_size=settings.batch_size)
+    result = run_bench(
+        load_scorer_for(settings),
+        base_dir,
+        n_comments=n_comments,
+        naive_comments=naive_comments,
+        batch_size=settings.batch_size,
+    )
     if as_json:
         emit_json(result.as_json())
     else:
@@ -510,8 +608,12 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
 # -- review ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--moderator", default=None, help="Your name in the audit log (default: $USER).")
-@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Policy TOML whose review edges mark scores as high (default: as for `flag`).")
+@click.option(
+    "--policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy TOML whose review edges mark scores as high (default: as for `flag`).",
+)
 @common_options
 def review(settings: Settings) -> None:
     """Open the moderator's desk (Textual TUI) on the queue; scores show as high from the policy's review edges."""

@@ -16,9 +16,26 @@ from moderator.store import Queue
 
 EXPORT_FORMATS = ("jsonl", "csv")
 LOG_FIELDS = (
-    "decision_id", "decided_at", "comment_id", "article_id", "article_headline", "author", "comment_number",
-    "action", "status_before", "status_after", "reason", "rule", "moderator", "reverts", "model_version",
-    "toxicity", "off_topic", "labels", "toxic_words", "off_topic_passage",
+    "decision_id",
+    "decided_at",
+    "comment_id",
+    "article_id",
+    "article_headline",
+    "author",
+    "comment_number",
+    "action",
+    "status_before",
+    "status_after",
+    "reason",
+    "rule",
+    "moderator",
+    "reverts",
+    "model_version",
+    "toxicity",
+    "off_topic",
+    "labels",
+    "toxic_words",
+    "off_topic_passage",
 )
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,7 +49,8 @@ def log_records(queue: Queue, since: str | None = None, until: str | None = None
             item = queue.get(decision.comment_id)
             comments[decision.comment_id] = (
                 (item.comment.article_id, item.article_headline, item.comment.author, item.comment.number)
-                if item else ("", "", "", None)
+                if item
+                else ("", "", "", None)
             )
         yield _record(decision, *comments[decision.comment_id])
 

@@ -34,7 +34,9 @@ class FlagReport:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "policy": self.policy, "dry_run": self.dry_run, "scored": self.scored,
+            "policy": self.policy,
+            "dry_run": self.dry_run,
+            "scored": self.scored,
             "outcomes": self.outcome_counts(),
             "rules": dict(self.rules.most_common()),
         }
@@ -65,8 +67,9 @@ class Flagger:
             memory_scores = self._score_in_memory(on_progress)
             report.scored = len(memory_scores)
         else:
-            report.scored = score_queue(self.queue, self.scorer, batch_size=self.batch_size,
-                                        on_batch=on_progress).scored
+            report.scored = score_queue(
+                self.queue, self.scorer, batch_size=self.batch_size, on_batch=on_progress
+            ).scored
         after = ""
         while batch := self.queue.pending_in_id_order(after=after, limit=self.batch_size):
             after = batch[-1].comment.id
@@ -109,8 +112,14 @@ class Flagger:
         with self.queue.transaction():
             for comment, scores, outcome, rule in judged:
                 try:
-                    self.queue.decide(comment.id, outcome.action, self.moderator, rule=rule,
-                                      reason=_score_summary(scores), expected_status=Status.PENDING)
+                    self.queue.decide(
+                        comment.id,
+                        outcome.action,
+                        self.moderator,
+                        rule=rule,
+                        reason=_score_summary(scores),
+                        expected_status=Status.PENDING,
+                    )
                 except StaleDecision:  # a moderator got there first: theirs stands
                     continue
 
@@ -131,4 +140,5 @@ def _score_summary(scores: Scores | None) -> str:
     if scores is None:
         return "no scores"
     return f"toxicity={scores.toxicity:.2f} off_topic={scores.off_topic:.2f}" + "".join(
-        f" {label}={value:.2f}" for label, value in sorted(scores.labels.items()))
+        f" {label}={value:.2f}" for label, value in sorted(scores.labels.items())
+    )

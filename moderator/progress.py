@@ -10,8 +10,9 @@ from typing import IO
 class Progress:
     """Counts work done and redraws one stderr line at most ten times a second."""
 
-    def __init__(self, label: str, total: int | None = None, *, stream: IO[str] | None = None,
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, label: str, total: int | None = None, *, stream: IO[str] | None = None, enabled: bool | None = None
+    ) -> None:
         self.label = label
         self.total = total
         self.done = 0
@@ -36,8 +37,10 @@ class Progress:
         rate = self.rate()
         if self.total:
             eta = (self.total - self.done) / rate if rate > 0 else 0.0
-            return (f"{self.label}: {self.done}/{self.total} ({100 * self.done / self.total:.0f}%) "
-                    f"{rate:,.1f}/s ETA {int(eta // 60)}:{int(eta % 60):02d}")
+            return (
+                f"{self.label}: {self.done}/{self.total} ({100 * self.done / self.total:.0f}%) "
+                f"{rate:,.1f}/s ETA {int(eta // 60)}:{int(eta % 60):02d}"
+            )
         return f"{self.label}: {self.done} {rate:,.1f}/s"
 
     def close(self) -> None:

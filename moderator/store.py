@@ -48,26 +48,67 @@ migrations = Migrations("moderator")
 @migrations()
 def m001_initial(db: Database) -> None:
     db.table("articles").create(
-        {"id": str, "headline": str, "kicker": str, "teaser": str, "body": str, "comments_total": int,
-         "url": str, "source": str, "ingested_at": str},
+        {
+            "id": str,
+            "headline": str,
+            "kicker": str,
+            "teaser": str,
+            "body": str,
+            "comments_total": int,
+            "url": str,
+            "source": str,
+            "ingested_at": str,
+        },
         pk="id",
     )
     db.table("comments").create(
-        {"id": str, "article_id": str, "number": int, "author": str, "posted_at": str, "title": str,
-         "text": str, "parent_id": str, "source": str, "ingested_at": str, "status": str, "risk": float},
+        {
+            "id": str,
+            "article_id": str,
+            "number": int,
+            "author": str,
+            "posted_at": str,
+            "title": str,
+            "text": str,
+            "parent_id": str,
+            "source": str,
+            "ingested_at": str,
+            "status": str,
+            "risk": float,
+        },
         pk="id",
         not_null={"article_id", "text", "status"},
         defaults={"status": Status.PENDING.value},
     )
     db.table("scores").create(
-        {"comment_id": str, "model_version": str, "toxicity": float, "off_topic": float, "labels": str,
-         "toxic_words": str, "off_topic_passage": str, "passage_off_topic": float, "scored_at": str},
+        {
+            "comment_id": str,
+            "model_version": str,
+            "toxicity": float,
+            "off_topic": float,
+            "labels": str,
+            "toxic_words": str,
+            "off_topic_passage": str,
+            "passage_off_topic": float,
+            "scored_at": str,
+        },
         pk="comment_id",
     )
     db.table("decisions").create(
-        {"id": int, "comment_id": str, "action": str, "status_before": str, "status_after": str,
-         "reason": str, "rule": str, "moderator": str, "decided_at": str, "reverts": int,
-         "scores": str, "model_version": str},
+        {
+            "id": int,
+            "comment_id": str,
+            "action": str,
+            "status_before": str,
+            "status_after": str,
+            "reason": str,
+            "rule": str,
+            "moderator": str,
+            "decided_at": str,
+            "reverts": int,
+            "scores": str,
+            "model_version": str,
+        },
         pk="id",
         not_null={"comment_id", "action", "moderator", "decided_at"},
     )
@@ -88,9 +129,7 @@ def m001_initial(db: Database) -> None:
 @migrations()
 def m002_risk_order_index(db: Database) -> None:
     """An index in exactly the queue's ORDER BY, so a page of a 100k queue needs no sort (the TUI scrolls it)."""
-    db.execute(
-        "CREATE INDEX IF NOT EXISTS comments_risk_order ON comments (risk IS NULL, risk DESC, posted_at)"
-    )
+    db.execute("CREATE INDEX IF NOT EXISTS comments_risk_order ON comments (risk IS NULL, risk DESC, posted_at)")
 
 
 class StoreError(Exception):
@@ -220,8 +259,22 @@ class Queue:
             conn.executemany(
                 "INSERT OR IGNORE INTO comments (id, article_id, number, author, posted_at, title, text, "
                 "parent_id, source, ingested_at, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(c.id, c.article_id, c.number, c.author, c.posted_at, c.title, c.text, c.parent_id,
-                  c.source, now, Status.PENDING.value) for c in incoming],
+                [
+                    (
+                        c.id,
+                        c.article_id,
+                        c.number,
+                        c.author,
+                        c.posted_at,
+                        c.title,
+                        c.text,
+                        c.parent_id,
+                        c.source,
+                        now,
+                        Status.PENDING.value,
+                    )
+                    for c in incoming
+                ],
             )
             new_comments = conn.total_changes - before
         conflicts = self._id_conflicts(incoming) if new_comments < len(incoming) else ()
@@ -237,7 +290,8 @@ class Queue:
         for start in range(0, len(incoming), 500):
             chunk = incoming[start : start + 500]
             stored = {
-                row["id"]: row for row in self.db.query(
+                row["id"]: row
+                for row in self.db.query(
                     f"SELECT id, article_id, text, source FROM comments WHERE id IN ({', '.join('?' * len(chunk))})",
                     [c.id for c in chunk],
                 )
@@ -251,9 +305,15 @@ class Queue:
     def _add_article(self, article: Article, now: str) -> None:
         """Insert a new article, or fill in fields an earlier source left empty (never overwrite)."""
         row = {
-            "id": article.id, "headline": article.headline, "kicker": article.kicker,
-            "teaser": article.teaser, "body": article.body, "comments_total": article.comments_total,
-            "url": article.url, "source": article.source, "ingested_at": now,
+            "id": article.id,
+            "headline": article.headline,
+            "kicker": article.kicker,
+            "teaser": article.teaser,
+            "body": article.body,
+            "comments_total": article.comments_total,
+            "url": article.url,
+            "source": article.source,
+            "ingested_at": now,
         }
         conn = self.db.conn
         cursor = conn.execute(
@@ -347,9 +407,14 @@ class Queue:
             return None
         row = rows[0]
         return Article(
-            id=row["id"], headline=row["headline"] or "", kicker=row["kicker"] or "",
-            teaser=row["teaser"] or "", body=row["body"] or "", comments_total=row["comments_total"],
-            url=row["url"] or "", source=row["source"] or "",
+            id=row["id"],
+            headline=row["headline"] or "",
+            kicker=row["kicker"] or "",
+            teaser=row["teaser"] or "",
+            body=row["body"] or "",
+            comments_total=row["comments_total"],
+            url=row["url"] or "",
+            source=row["source"] or "",
         )
 
     def replies(self, comment_id: str) -> list[QueueItem]:
@@ -364,29 +429,45 @@ class Queue:
     @staticmethod
     def _item(row: dict[str, Any]) -> QueueItem:
         comment = Comment(
-            id=row["id"], article_id=row["article_id"], text=row["text"], author=row["author"] or "",
-            title=row["title"] or "", number=row["number"], posted_at=row["posted_at"] or "",
-            parent_id=row["parent_id"], source=row["source"] or "",
+            id=row["id"],
+            article_id=row["article_id"],
+            text=row["text"],
+            author=row["author"] or "",
+            title=row["title"] or "",
+            number=row["number"],
+            posted_at=row["posted_at"] or "",
+            parent_id=row["parent_id"],
+            source=row["source"] or "",
         )
         scores = None
         if row["toxicity"] is not None:
             scores = Scores(
-                toxicity=row["toxicity"], off_topic=row["off_topic"], model_version=row["s_model_version"],
-                labels=json.loads(row["labels"] or "{}"), toxic_words=tuple(json.loads(row["toxic_words"] or "[]")),
-                off_topic_passage=row["off_topic_passage"] or "", passage_off_topic=row["passage_off_topic"],
+                toxicity=row["toxicity"],
+                off_topic=row["off_topic"],
+                model_version=row["s_model_version"],
+                labels=json.loads(row["labels"] or "{}"),
+                toxic_words=tuple(json.loads(row["toxic_words"] or "[]")),
+                off_topic_passage=row["off_topic_passage"] or "",
+                passage_off_topic=row["passage_off_topic"],
             )
         return QueueItem(
-            comment=comment, article_headline=row["article_headline"] or "", status=Status(row["status"]),
-            risk=row["risk"] if row["risk"] is not None else -1.0, scores=scores,
-            claimed_by=row["claimed_by"] or "", claimed_until=row["claimed_until"] or "",
+            comment=comment,
+            article_headline=row["article_headline"] or "",
+            status=Status(row["status"]),
+            risk=row["risk"] if row["risk"] is not None else -1.0,
+            scores=scores,
+            claimed_by=row["claimed_by"] or "",
+            claimed_until=row["claimed_until"] or "",
         )
 
     def change_marker(self) -> tuple[int, ...]:
         """Changes whenever any process adds, scores or decides: cheap polling for live views."""
-        row = next(self.db.query(
-            "SELECT (SELECT max(rowid) FROM comments) AS c, (SELECT max(id) FROM decisions) AS d, "
-            "(SELECT count(*) FROM scores) AS s, (SELECT max(scored_at) FROM scores) AS t"
-        ))
+        row = next(
+            self.db.query(
+                "SELECT (SELECT max(rowid) FROM comments) AS c, (SELECT max(id) FROM decisions) AS d, "
+                "(SELECT count(*) FROM scores) AS s, (SELECT max(scored_at) FROM scores) AS t"
+            )
+        )
         return (row["c"] or 0, row["d"] or 0, row["s"] or 0, hash(row["t"]))
 
     def claims_marker(self) -> tuple[int, str]:
@@ -421,8 +502,13 @@ class Queue:
 
     def count_unscored(self, *, rescore: bool = False) -> int:
         """How many comments a score run would touch (every comment with ``rescore``): a progress bar's total."""
-        sql = "SELECT count(*) AS n FROM comments" if rescore else (
-            "SELECT count(*) AS n FROM comments c LEFT JOIN scores s ON s.comment_id = c.id WHERE s.comment_id IS NULL"
+        sql = (
+            "SELECT count(*) AS n FROM comments"
+            if rescore
+            else (
+                "SELECT count(*) AS n FROM comments c LEFT JOIN scores s ON s.comment_id = c.id "
+                "WHERE s.comment_id IS NULL"
+            )
         )
         return int(next(self.db.query(sql))["n"])
 
@@ -434,9 +520,17 @@ class Queue:
                 self.db.conn.execute(
                     "INSERT OR REPLACE INTO scores (comment_id, model_version, toxicity, off_topic, labels, "
                     "toxic_words, off_topic_passage, passage_off_topic, scored_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    [comment_id, s.model_version, s.toxicity, s.off_topic, json.dumps(s.labels),
-                     json.dumps(list(s.toxic_words), ensure_ascii=False), s.off_topic_passage,
-                     s.passage_off_topic, now],
+                    [
+                        comment_id,
+                        s.model_version,
+                        s.toxicity,
+                        s.off_topic,
+                        json.dumps(s.labels),
+                        json.dumps(list(s.toxic_words), ensure_ascii=False),
+                        s.off_topic_passage,
+                        s.passage_off_topic,
+                        now,
+                    ],
                 )
                 self.db.conn.execute("UPDATE comments SET risk = ? WHERE id = ?", [risk_score(s), comment_id])
 
@@ -471,8 +565,15 @@ class Queue:
             return self._append(item, action, after, moderator, reason=reason, rule=rule)
 
     def _append(
-        self, item: QueueItem, action: Action, after: Status, moderator: str, *,
-        reason: str = "", rule: str = "", reverts: int | None = None,
+        self,
+        item: QueueItem,
+        action: Action,
+        after: Status,
+        moderator: str,
+        *,
+        reason: str = "",
+        rule: str = "",
+        reverts: int | None = None,
     ) -> Decision:
         scores_json = json.dumps(item.scores.as_dict(), ensure_ascii=False) if item.scores else None
         model_version = item.scores.model_version if item.scores else ""
@@ -480,16 +581,36 @@ class Queue:
         cursor = self.db.conn.execute(
             "INSERT INTO decisions (comment_id, action, status_before, status_after, reason, rule, moderator, "
             "decided_at, reverts, scores, model_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [item.comment.id, action.value, item.status.value, after.value, reason, rule, moderator,
-             decided_at, reverts, scores_json, model_version],
+            [
+                item.comment.id,
+                action.value,
+                item.status.value,
+                after.value,
+                reason,
+                rule,
+                moderator,
+                decided_at,
+                reverts,
+                scores_json,
+                model_version,
+            ],
         )
         if after != item.status:
             self.db.conn.execute("UPDATE comments SET status = ? WHERE id = ?", [after.value, item.comment.id])
         self.db.conn.execute("DELETE FROM claims WHERE comment_id = ?", [item.comment.id])
         return Decision(
-            id=int(cursor.lastrowid or 0), comment_id=item.comment.id, action=action, moderator=moderator,
-            decided_at=decided_at, status_before=item.status, status_after=after, reason=reason, rule=rule,
-            reverts=reverts, scores=item.scores, model_version=model_version,
+            id=int(cursor.lastrowid or 0),
+            comment_id=item.comment.id,
+            action=action,
+            moderator=moderator,
+            decided_at=decided_at,
+            status_before=item.status,
+            status_after=after,
+            reason=reason,
+            rule=rule,
+            reverts=reverts,
+            scores=item.scores,
+            model_version=model_version,
         )
 
     def undo(self, moderator: str, comment_id: str | None = None) -> Decision:
@@ -515,8 +636,14 @@ class Queue:
                     "undo refused"
                 )
             item = self.require(target.comment_id)
-            return self._append(item, Action.REVERT, target.status_before, moderator, reverts=target.id,
-                                reason=f"undo of decision {target.id}")
+            return self._append(
+                item,
+                Action.REVERT,
+                target.status_before,
+                moderator,
+                reverts=target.id,
+                reason=f"undo of decision {target.id}",
+            )
 
     def note(self, comment_id: str, moderator: str, text: str) -> Decision:
         """Attach a moderator's note to a comment: an audit row that leaves the status alone."""
@@ -524,10 +651,12 @@ class Queue:
 
     def last_decision(self, comment_id: str) -> Decision | None:
         """The latest status-changing decision on a comment (notes excluded)."""
-        rows = list(self.db.query(
-            "SELECT * FROM decisions WHERE comment_id = ? AND action != 'note' ORDER BY id DESC LIMIT 1",
-            [comment_id],
-        ))
+        rows = list(
+            self.db.query(
+                "SELECT * FROM decisions WHERE comment_id = ? AND action != 'note' ORDER BY id DESC LIMIT 1",
+                [comment_id],
+            )
+        )
         return self._decision(rows[0]) if rows else None
 
     def history(self, comment_id: str) -> list[Decision]:
@@ -550,10 +679,17 @@ class Queue:
     @staticmethod
     def _decision(row: dict[str, Any]) -> Decision:
         return Decision(
-            id=row["id"], comment_id=row["comment_id"], action=Action(row["action"]),
-            moderator=row["moderator"], decided_at=row["decided_at"], status_before=Status(row["status_before"]),
-            status_after=Status(row["status_after"]), reason=row["reason"] or "", rule=row["rule"] or "",
-            reverts=row["reverts"], scores=Scores.from_dict(json.loads(row["scores"])) if row["scores"] else None,
+            id=row["id"],
+            comment_id=row["comment_id"],
+            action=Action(row["action"]),
+            moderator=row["moderator"],
+            decided_at=row["decided_at"],
+            status_before=Status(row["status_before"]),
+            status_after=Status(row["status_after"]),
+            reason=row["reason"] or "",
+            rule=row["rule"] or "",
+            reverts=row["reverts"],
+            scores=Scores.from_dict(json.loads(row["scores"])) if row["scores"] else None,
             model_version=row["model_version"] or "",
         )
 
@@ -577,10 +713,12 @@ class Queue:
         return None
 
     def claimed_by_other(self, comment_id: str, moderator: str) -> str | None:
-        rows = list(self.db.query(
-            "SELECT moderator FROM claims WHERE comment_id = ? AND moderator != ? AND until > ?",
-            [comment_id, moderator, iso(self.clock())],
-        ))
+        rows = list(
+            self.db.query(
+                "SELECT moderator FROM claims WHERE comment_id = ? AND moderator != ? AND until > ?",
+                [comment_id, moderator, iso(self.clock())],
+            )
+        )
         return str(rows[0]["moderator"]) if rows else None
 
     def release(self, moderator: str, comment_id: str | None = None) -> None:

@@ -65,14 +65,43 @@ ARTICLE = Article(
     body="Genehmigungsverfahren für Windräder sollen höchstens zwölf Monate dauern. Kommunen warnen.",
 )
 COMMENTS = [
-    Comment(id="c1", article_id="a-wind", number=1, author="nordlicht", posted_at="2021-05-12",
-            title="Endlich", text="Schnellere Genehmigungsverfahren für Windräder sind überfällig."),
-    Comment(id="c2", article_id="a-wind", number=2, author="kopf", posted_at="2021-05-12",
-            title="Unglaublich", text="Ihr seid doch alle hirnlose Idioten. Haltet die Klappe!"),
-    Comment(id="c3", article_id="a-wind", number=3, author="fan", posted_at="2021-05-12",
-            title="Spiel", text="Der Schiedsrichter beim Pokalspiel gestern war eine Katastrophe."),
-    Comment(id="c4", article_id="a-wind", number=4, author="nordlicht", posted_at="2021-05-13",
-            title="@1", text="Die Kommunen brauchen mehr Personal für Genehmigungen.", parent_id="c1"),
+    Comment(
+        id="c1",
+        article_id="a-wind",
+        number=1,
+        author="nordlicht",
+        posted_at="2021-05-12",
+        title="Endlich",
+        text="Schnellere Genehmigungsverfahren für Windräder sind überfällig.",
+    ),
+    Comment(
+        id="c2",
+        article_id="a-wind",
+        number=2,
+        author="kopf",
+        posted_at="2021-05-12",
+        title="Unglaublich",
+        text="Ihr seid doch alle hirnlose Idioten. Haltet die Klappe!",
+    ),
+    Comment(
+        id="c3",
+        article_id="a-wind",
+        number=3,
+        author="fan",
+        posted_at="2021-05-12",
+        title="Spiel",
+        text="Der Schiedsrichter beim Pokalspiel gestern war eine Katastrophe.",
+    ),
+    Comment(
+        id="c4",
+        article_id="a-wind",
+        number=4,
+        author="nordlicht",
+        posted_at="2021-05-13",
+        title="@1",
+        text="Die Kommunen brauchen mehr Personal für Genehmigungen.",
+        parent_id="c1",
+    ),
 ]
 
 

@@ -65,8 +65,11 @@ def test_reingest_adds_nothing(run) -> None:
 
 def test_bad_records_are_reported_and_good_ones_kept(run, tmp_path: Path) -> None:
     path = tmp_path / "mixed.jsonl"
-    path.write_text('{"id": "1", "article_id": "a", "text": "gut"}\n{broken\n{"id": "3", "article_id": "a"}\n'
-                    '{"id": "4", "article_id": "a", "text": "auch gut"}\n', encoding="utf-8")
+    path.write_text(
+        '{"id": "1", "article_id": "a", "text": "gut"}\n{broken\n{"id": "3", "article_id": "a"}\n'
+        '{"id": "4", "article_id": "a", "text": "auch gut"}\n',
+        encoding="utf-8",
+    )
     result = run("ingest", str(path), expect=1)
     assert f"{path}:2:" in result.stderr and f"{path}:3:" in result.stderr and "text" in result.stderr
     assert sorted(i["id"] for i in listed(run)) == ["1", "4"]
@@ -85,8 +88,9 @@ def test_score_decide_undo_export_round_trip(run, tmp_path: Path) -> None:
     assert risks == sorted(risks, reverse=True)
     assert items[0]["scores"]["toxicity"] >= 0 and "off_topic" in items[0]["scores"]
 
-    decided = json.loads(run("decide", "demo-104", "reject", "--reason", "insult", "--moderator", "ana",
-                             "--json").stdout)
+    decided = json.loads(
+        run("decide", "demo-104", "reject", "--reason", "insult", "--moderator", "ana", "--json").stdout
+    )
     assert decided["status_after"] == "rejected" and decided["moderator"] == "ana"
     refused = run("decide", "demo-104", "approve", "--moderator", "ben", expect=1)
     assert "already rejected by ana" in refused.stderr
@@ -97,7 +101,9 @@ def test_score_decide_undo_export_round_trip(run, tmp_path: Path) -> None:
     run("export", "--format", "csv", "--output", str(out))
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert [(r["comment_id"], r["action"], r["moderator"]) for r in rows] == [
-        ("demo-104", "reject", "ana"), ("demo-104", "revert", "ana")]
+        ("demo-104", "reject", "ana"),
+        ("demo-104", "revert", "ana"),
+    ]
     assert rows[0]["model_version"] == "lexical-fake-1" and rows[0]["reason"] == "insult"
     jsonl = run("export").stdout.splitlines()
     assert [json.loads(line)["action"] for line in jsonl] == ["reject", "revert"]
@@ -118,8 +124,10 @@ def test_flag_json_and_fail_on_flagged(run) -> None:
 
 def test_list_filters_and_table_output_escape_control_codes(run, tmp_path: Path) -> None:
     path = tmp_path / "evil.jsonl"
-    path.write_text(json.dumps({"id": "e1", "article_id": "a", "author": "x\x1b[31m", "text": "rot \x1b[2J weg"})
-                    + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({"id": "e1", "article_id": "a", "author": "x\x1b[31m", "text": "rot \x1b[2J weg"}) + "\n",
+        encoding="utf-8",
+    )
     run("ingest", str(path))
     table = run("list").stdout
     assert "\x1b" not in table and "\\x1b[2J" in table
@@ -150,7 +158,9 @@ def test_evaluate_prints_metrics_and_reports_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "eval.jsonl"
     path.write_text(
         '{"text": "Ihr seid Idioten", "toxic": true}\n{"text": "Windräder schneller genehmigen", "toxic": false}\n'
-        "not json\n", encoding="utf-8")
+        "not json\n",
+        encoding="utf-8",
+    )
     runner = CliRunner()
     result = runner.invoke(main, ["evaluate", str(path), "--model", "lexical-fake", "--json"])
     assert result.exit_code == 1 and f"{path}:3:" in result.stderr

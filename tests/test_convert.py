@@ -34,8 +34,9 @@ def _hf_embed(base_dir, texts: list[str], prefix: str) -> np.ndarray:
     from transformers import AutoTokenizer, BertModel
 
     tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    model = BertModel.from_pretrained(base_dir, local_files_only=True, add_pooling_layer=False,
-                                      dtype=torch.float32).eval()
+    model = BertModel.from_pretrained(
+        base_dir, local_files_only=True, add_pooling_layer=False, dtype=torch.float32
+    ).eval()
     enc = tok([prefix + t for t in texts], padding=True, return_tensors="pt")
     with torch.inference_mode():
         hidden = model(**enc).last_hidden_state

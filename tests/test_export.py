@@ -48,13 +48,12 @@ def test_since_and_until_select_by_decision_time(queue: Queue, clock) -> None:
 
 
 def test_csv_neutralises_formula_injection(queue: Queue) -> None:
-    queue.add([ARTICLE], [Comment(id="evil", article_id="a-wind", author="=HYPERLINK(\"http://x\")",
-                                  text="+SUM(A1)")])
+    queue.add([ARTICLE], [Comment(id="evil", article_id="a-wind", author='=HYPERLINK("http://x")', text="+SUM(A1)")])
     queue.decide("evil", "reject", "@admin", reason="-2+3 =cmd|' /C calc'!A0")
     out = io.StringIO()
     write_log(log_records(queue), out, "csv")
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
-    assert row["author"] == "'=HYPERLINK(\"http://x\")"
+    assert row["author"] == '\'=HYPERLINK("http://x")'
     assert row["moderator"] == "'@admin"
     assert row["reason"].startswith("'-2+3")
     assert neutralise_cell("\tfoo") == "'\tfoo" and neutralise_cell(0.5) == 0.5 and neutralise_cell("ok") == "ok"

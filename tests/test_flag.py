@@ -24,9 +24,15 @@ def scores(tox: float, off: float = 0.1, **labels: float) -> Scores:
 
 @pytest.mark.parametrize(
     ("s", "outcome"),
-    [(scores(0.1), Outcome.APPROVE), (scores(0.5), Outcome.QUEUE), (scores(0.99), Outcome.REJECT),
-     (scores(0.1, 0.7), Outcome.QUEUE), (scores(0.1, 0.25), Outcome.QUEUE), (scores(0.1, 0.15), Outcome.APPROVE),
-     (scores(0.1, threat=0.9), Outcome.APPROVE)],
+    [
+        (scores(0.1), Outcome.APPROVE),
+        (scores(0.5), Outcome.QUEUE),
+        (scores(0.99), Outcome.REJECT),
+        (scores(0.1, 0.7), Outcome.QUEUE),
+        (scores(0.1, 0.25), Outcome.QUEUE),
+        (scores(0.1, 0.15), Outcome.APPROVE),
+        (scores(0.1, threat=0.9), Outcome.APPROVE),
+    ],
 )
 def test_default_policy_bands(s: Scores, outcome: Outcome) -> None:
     assert Policy().judge(s)[0] is outcome
@@ -39,8 +45,13 @@ def test_fine_label_bands_apply_when_configured() -> None:
 
 
 def test_a_passage_band_queues_a_comment_that_drifts() -> None:
-    drifting = Scores(toxicity=0.05, off_topic=0.1, model_version="t", off_topic_passage="Der Rundfunkbeitrag ...",
-                      passage_off_topic=0.45)
+    drifting = Scores(
+        toxicity=0.05,
+        off_topic=0.1,
+        model_version="t",
+        off_topic_passage="Der Rundfunkbeitrag ...",
+        passage_off_topic=0.45,
+    )
     assert Policy().judge(drifting)[0] is Outcome.APPROVE  # not a default band
     policy = Policy(bands={"passage_off_topic": Band(0.3)})
     assert policy.judge(drifting) == (Outcome.QUEUE, "passage_off_topic in [0.3, 1.01): review")
@@ -55,15 +66,19 @@ def test_risk_is_the_worse_headline_score_not_a_fine_label() -> None:
 def test_always_queue_rules_override_automatic_outcomes() -> None:
     policy = Policy(queue_authors=frozenset({"troll"}))
     assert Policy().judge(scores(0.1), parent_outcome=Outcome.REJECT) == (
-        Outcome.QUEUE, "always queue: reply to a flagged comment")
+        Outcome.QUEUE,
+        "always queue: reply to a flagged comment",
+    )
     assert policy.judge(scores(0.1), author="troll")[0] is Outcome.QUEUE
     assert policy.judge(scores(0.99), author="troll")[0] is Outcome.QUEUE
 
 
 def test_policy_file_is_read_and_checked(tmp_path: Path) -> None:
     path = tmp_path / "strict.toml"
-    path.write_text('[policy]\nname = "strict"\n[policy.labels.toxicity]\napprove_below = 0.1\nreject_at = 0.8\n'
-                    '[policy.labels.insult]\nreject_at = 0.9\n[policy.always_queue]\nauthors = ["x"]\n')
+    path.write_text(
+        '[policy]\nname = "strict"\n[policy.labels.toxicity]\napprove_below = 0.1\nreject_at = 0.8\n'
+        '[policy.labels.insult]\nreject_at = 0.9\n[policy.always_queue]\nauthors = ["x"]\n'
+    )
     policy = load_policy(path)
     assert policy.name == "strict" and policy.bands["toxicity"] == Band(0.1, 0.8)
     assert policy.bands["insult"] == Band(0.9, 0.9) and policy.queue_authors == {"x"}
@@ -113,26 +128,56 @@ def generated_queue(path: Path, n: int) -> None:
     """n German-ish comments over 50 articles, some toxic, some off-topic, some replies."""
     queue = Queue(open_db(path))
     articles = [Article(id=f"a{i}", headline=f"Windkraft Genehmigung Kommunen Ausbau {i}") for i in range(50)]
-    texts = ["Windkraft Ausbau braucht schnellere Genehmigung", "Ihr seid hirnlose Idioten",
-             "Fussball gestern war super", "Kommunen brauchen Personal für den Ausbau"]
-    comments = [Comment(id=f"c{i:06d}", article_id=f"a{i % 50}", text=f"{texts[i % 4]} ({i})", author=f"u{i % 97}",
-                        parent_id=f"c{i - 7:06d}" if i % 5 == 0 and i >= 7 else None) for i in range(n)]
+    texts = [
+        "Windkraft Ausbau braucht schnellere Genehmigung",
+        "Ihr seid hirnlose Idioten",
+        "Fussball gestern war super",
+        "Kommunen brauchen Personal für den Ausbau",
+    ]
+    comments = [
+        Comment(
+            id=f"c{i:06d}",
+            article_id=f"a{i % 50}",
+            text=f"{texts[i % 4]} ({i})",
+            author=f"u{i % 97}",
+            parent_id=f"c{i - 7:06d}" if i % 5 == 0 and i >= 7 else None,
+        )
+        for i in range(n)
+    ]
     queue.add(articles, comments)
 
 
 def final_state(path: Path) -> tuple[list[tuple], list[tuple]]:
     db = open_db(path)
-    statuses = [tuple(r.values()) for r in db.query(
-        "SELECT c.id, c.status, c.risk, s.toxicity, s.off_topic FROM comments c "
-        "LEFT JOIN scores s ON s.comment_id = c.id ORDER BY c.id")]
-    decisions = [tuple(r.values()) for r in db.query(
-        "SELECT comment_id, action, status_after, rule, moderator FROM decisions ORDER BY comment_id, id")]
+    statuses = [
+        tuple(r.values())
+        for r in db.query(
+            "SELECT c.id, c.status, c.risk, s.toxicity, s.off_topic FROM comments c "
+            "LEFT JOIN scores s ON s.comment_id = c.id ORDER BY c.id"
+        )
+    ]
+    decisions = [
+        tuple(r.values())
+        for r in db.query(
+            "SELECT comment_id, action, status_after, rule, moderator FROM decisions ORDER BY comment_id, id"
+        )
+    ]
     return statuses, decisions
 
 
 def flag_cmd(path: Path) -> list[str]:
-    return [sys.executable, "-m", "moderator", "flag", "--db", str(path), "--model", "lexical-fake",
-            "--batch-size", "50"]
+    return [
+        sys.executable,
+        "-m",
+        "moderator",
+        "flag",
+        "--db",
+        str(path),
+        "--model",
+        "lexical-fake",
+        "--batch-size",
+        "50",
+    ]
 
 
 def count(path: Path, sql: str) -> int:

@@ -37,24 +37,41 @@ def test_article_body_without_captions_credits_gallery_agency(bahn: ParsedSource
     body = bahn.articles[0].body
     assert "Streit um die 35-Stunden-Woche" in body  # subheading kept
     assert "Die nächste Verhandlungsrunde ist für den 20.02.2024 angesetzt." in body
-    for gone in ("Leere Bahnsteige", "Foto: Max Mustermann", "Fotostrecke", "12 Bilder", "Chronik eines",
-                 "SPIEGEL ONLINE", "dab/dpa/Reuters", "Forum"):
+    for gone in (
+        "Leere Bahnsteige",
+        "Foto: Max Mustermann",
+        "Fotostrecke",
+        "12 Bilder",
+        "Chronik eines",
+        "SPIEGEL ONLINE",
+        "dab/dpa/Reuters",
+        "Forum",
+    ):
         assert gone not in body
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("Energiewende Bundesregierung will bauen", ("Energiewende", "Bundesregierung will bauen")),
-    ("Raumfahrt: Sonde erreicht den Jupiter", ("Raumfahrt", "Sonde erreicht den Jupiter")),
-    ("Eilmeldung", ("", "Eilmeldung")),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Energiewende Bundesregierung will bauen", ("Energiewende", "Bundesregierung will bauen")),
+        ("Raumfahrt: Sonde erreicht den Jupiter", ("Raumfahrt", "Sonde erreicht den Jupiter")),
+        ("Eilmeldung", ("", "Eilmeldung")),
+    ],
+)
 def test_split_kicker(line: str, expected: tuple[str, str]) -> None:
     assert split_kicker(line) == expected
 
 
 def test_comments_across_two_pages(bahn: ParsedSource) -> None:
     assert [c.number for c in bahn.comments] == [1, 2, 3, 4, 5, 6]
-    assert [c.author for c in bahn.comments] == ["pendler_koeln", "Max Mustermann", "pendler_koeln",
-                                                 "user.name_42", "Max Mustermann", "Gewerkschafter 1984"]
+    assert [c.author for c in bahn.comments] == [
+        "pendler_koeln",
+        "Max Mustermann",
+        "pendler_koeln",
+        "user.name_42",
+        "Max Mustermann",
+        "Gewerkschafter 1984",
+    ]
     assert bahn.rejected == []
 
 
@@ -109,8 +126,10 @@ def test_repeated_page_and_crlf_do_not_duplicate(tmp_path: Path) -> None:
 def test_markup_controls_and_cp1252_kept(tmp_path: Path) -> None:
     body = "[bold]laut[/] \x1b[31mrot\x1b[0m \x0b\x1c 🙂 Grüße"
     page = tmp_path / "page.txt"
-    page.write_bytes(f"Politik Eine Schlagzeile\n\nForum - Diskutieren Sie über diesen Artikel\n"
-                     f"anna 01.02.2024\n1. Titel\n{body}\n".encode("cp1252", "replace"))
+    page.write_bytes(
+        f"Politik Eine Schlagzeile\n\nForum - Diskutieren Sie über diesen Artikel\n"
+        f"anna 01.02.2024\n1. Titel\n{body}\n".encode("cp1252", "replace")
+    )
     assert read_source(page).comments[0].text == body.encode("cp1252", "replace").decode("cp1252")
     page.write_text(f"Politik Eine Schlagzeile\n\nForum - Diskutieren Sie\nanna 01.02.2024\n1. T\n{body}\n")
     assert read_source(page, "forum").comments[0].text == body
@@ -118,8 +137,11 @@ def test_markup_controls_and_cp1252_kept(tmp_path: Path) -> None:
 
 def test_comment_without_body_is_rejected(tmp_path: Path) -> None:
     page = tmp_path / "page.txt"
-    page.write_text("Politik Schlagzeile\n\nForum - Diskutieren Sie über diesen Artikel\n"
-                    "anna 01.02.2024\n1. Nur Titel\nbert 01.02.2024\n2. Zwei\nText\n", encoding="utf-8")
+    page.write_text(
+        "Politik Schlagzeile\n\nForum - Diskutieren Sie über diesen Artikel\n"
+        "anna 01.02.2024\n1. Nur Titel\nbert 01.02.2024\n2. Zwei\nText\n",
+        encoding="utf-8",
+    )
     parsed = read_source(page)
     assert [c.number for c in parsed.comments] == [2]
     assert parsed.rejected == [Rejected(str(page), 4, "text", "comment 1 has no body")]
@@ -156,7 +178,11 @@ def _check_comments(parsed: ParsedSource, expected: list[dict[str, object]]) -> 
     ids = {c.number: c.id for c in parsed.comments}
     for comment, want in zip(parsed.comments, expected, strict=True):
         assert (comment.number, comment.author, comment.posted_at, comment.title) == (
-            want["number"], want["author"], want["date"], want["title"])
+            want["number"],
+            want["author"],
+            want["date"],
+            want["title"],
+        )
         if "body_paragraphs" in want:
             assert len(comment.text.split("\n\n")) == want["body_paragraphs"]
         reply_to = want.get("reply_to")

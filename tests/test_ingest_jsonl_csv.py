@@ -25,8 +25,16 @@ def jsonl() -> ParsedSource:
 
 def test_jsonl_rejections_have_exact_lines_and_fields(jsonl: ParsedSource) -> None:
     assert jsonl.format == "jsonl"
-    assert _where(jsonl) == [(4, None), (5, None), (6, "text"), (7, "text"), (8, "posted_at"),
-                             (9, "article_id"), (11, "text"), (13, "number")]
+    assert _where(jsonl) == [
+        (4, None),
+        (5, None),
+        (6, "text"),
+        (7, "text"),
+        (8, "posted_at"),
+        (9, "article_id"),
+        (11, "text"),
+        (13, "number"),
+    ]
     path = str(DATA / "comments_good_and_bad.jsonl")
     assert str(jsonl.rejected[2]) == f"{path}:6: field 'text': missing"
     assert str(jsonl.rejected[3]) == f"{path}:7: field 'text': expected a string, got number"
@@ -64,8 +72,9 @@ def test_jsonl_hash_ids_are_stable(jsonl: ParsedSource) -> None:
 
 def test_jsonl_bom_crlf_and_raw_control_characters(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
-    path.write_bytes(b'\xef\xbb\xbf{"article_id": 7, "text": "a\x07b\\u001b[1m"}\r\n'
-                     b'\r\n{"article_id": "7", "text": "x"}')
+    path.write_bytes(
+        b'\xef\xbb\xbf{"article_id": 7, "text": "a\x07b\\u001b[1m"}\r\n\r\n{"article_id": "7", "text": "x"}'
+    )
     parsed = read_source(path)
     assert [c.text for c in parsed.comments] == ["a\x07b\x1b[1m", "x"]
     assert parsed.articles[0].id == "7" and parsed.rejected == []
@@ -95,8 +104,14 @@ def test_jsonl_huge_comment_kept_whole(tmp_path: Path) -> None:
 
 def test_jsonl_100k_lines_all_parse(tmp_path: Path) -> None:
     """Volume, not speed: the speed target lives in benchmarks/bench_ingest.py, never in a timed test."""
-    record = {"article_id": "a1", "article_title": "Titel", "author": "u", "posted_at": "2021-05-12T08:30:00",
-              "title": "T", "text": "Ein ganz normaler Kommentar mit Umlauten äöü. " * 3}
+    record = {
+        "article_id": "a1",
+        "article_title": "Titel",
+        "author": "u",
+        "posted_at": "2021-05-12T08:30:00",
+        "title": "T",
+        "text": "Ein ganz normaler Kommentar mit Umlauten äöü. " * 3,
+    }
     lines = [json.dumps({**record, "id": f"c{i}", "number": i}, ensure_ascii=False) for i in range(100_000)]
     path = tmp_path / "many.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -124,7 +139,9 @@ def test_csv_semicolon_cp1252_excel() -> None:
     assert detect_format(path) == "csv"
     parsed = read_source(path)
     assert [(c.author, c.number, c.posted_at) for c in parsed.comments] == [
-        ("Jürgen", 1, "2021-09-21"), ("Käthe", 2, "2021-09-21")]
+        ("Jürgen", 1, "2021-09-21"),
+        ("Käthe", 2, "2021-09-21"),
+    ]
     assert parsed.comments[0].text == "Mieter müssen rügen – ganz formlos"
     assert parsed.comments[1].text == "Größer; mit Semikolon\r\nund zweiter Zeile"
     assert _where(parsed) == [(5, "number")]
@@ -162,10 +179,17 @@ def test_decode_bytes_rule() -> None:
     assert decode_bytes("ä".encode() + b"\xe4")[1] == MIXED
 
 
-@pytest.mark.parametrize(("raw", "iso"), [
-    ("2021-05-12", "2021-05-12"), ("2021-05-12 08:30", "2021-05-12T08:30:00"),
-    ("2021-05-12T08:30:00+02:00", "2021-05-12T08:30:00+02:00"), ("12.05.2021", "2021-05-12"),
-    ("12.05.2021, 08:30 Uhr", "2021-05-12T08:30:00"), ("2021-13-01", None), ("gestern", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("2021-05-12", "2021-05-12"),
+        ("2021-05-12 08:30", "2021-05-12T08:30:00"),
+        ("2021-05-12T08:30:00+02:00", "2021-05-12T08:30:00+02:00"),
+        ("12.05.2021", "2021-05-12"),
+        ("12.05.2021, 08:30 Uhr", "2021-05-12T08:30:00"),
+        ("2021-13-01", None),
+        ("gestern", None),
+    ],
+)
 def test_normalise_datetime(raw: str, iso: str | None) -> None:
     assert normalise_datetime(raw) == iso

@@ -25,8 +25,16 @@ def test_punctuation_and_emoji_stay_inside_words() -> None:
 
 
 def test_fit_learns_the_marked_words_and_survives_a_save(tmp_path) -> None:
-    texts = ["du bist ein Vollidiot", "Vollidiot!!", "was für Idioten hier", "Idioten überall",
-             "ein guter Artikel", "danke für den Artikel", "das Wetter ist schön", "gute Analyse, danke"] * 3
+    texts = [
+        "du bist ein Vollidiot",
+        "Vollidiot!!",
+        "was für Idioten hier",
+        "Idioten überall",
+        "ein guter Artikel",
+        "danke für den Artikel",
+        "das Wetter ist schön",
+        "gute Analyse, danke",
+    ] * 3
     y = np.array([1, 1, 1, 1, 0, 0, 0, 0] * 3, float)
     model = NgramModel.fit(texts, y, c=10.0)
     scores = model.logits(["So ein Vollidiot", "Danke, guter Artikel", "Idioten"])

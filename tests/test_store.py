@@ -149,8 +149,10 @@ for i in range(200):
 def test_two_processes_writing_at_once_never_hit_a_locked_database(tmp_path: Path, make_queue) -> None:
     path = tmp_path / "queue.db"
     make_queue(path)
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name], stderr=subprocess.PIPE, text=True)
-             for name in ("scorer", "moderator")]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), name], stderr=subprocess.PIPE, text=True)
+        for name in ("scorer", "moderator")
+    ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     assert len(Queue(open_db(path)).history("c1")) == 400

@@ -16,8 +16,12 @@ from typing import Any
 from moderator.ingest.common import ParsedSource, Rejected, comment_id, normalise_datetime
 from moderator.records import Article, Comment
 
-_ARTICLE_FIELDS = (("article_title", "headline"), ("article_kicker", "kicker"),
-                   ("article_teaser", "teaser"), ("article_body", "body"))
+_ARTICLE_FIELDS = (
+    ("article_title", "headline"),
+    ("article_kicker", "kicker"),
+    ("article_teaser", "teaser"),
+    ("article_body", "body"),
+)
 
 
 class BadField(Exception):
@@ -107,13 +111,26 @@ class RecordBuilder:
         article = _ident(record, "article_id")
         if not article:
             raise BadField("article_id", "missing")
-        author, title, posted_at, number = _text(record, "author"), _text(record, "title"), \
-            _posted_at(record), _number(record)
+        author, title, posted_at, number = (
+            _text(record, "author"),
+            _text(record, "title"),
+            _posted_at(record),
+            _number(record),
+        )
         cid = _ident(record, "id") or comment_id(article, number, author, posted_at, title, text)
         parent = _ident(record, "parent_id") or None
         self._merge_article(article, record)
-        return Comment(id=cid, article_id=article, text=text, author=author, title=title, number=number,
-                       posted_at=posted_at, parent_id=parent, source=f"{self.result.path}:{line}")
+        return Comment(
+            id=cid,
+            article_id=article,
+            text=text,
+            author=author,
+            title=title,
+            number=number,
+            posted_at=posted_at,
+            parent_id=parent,
+            source=f"{self.result.path}:{line}",
+        )
 
     def _merge_article(self, aid: str, record: dict[str, Any]) -> None:
         """Per field, the first non-empty value seen for this article wins.
@@ -131,8 +148,14 @@ class RecordBuilder:
     def finish(self) -> ParsedSource:
         """Append the merged articles (in order of first appearance) and return the result."""
         self.result.articles.extend(
-            Article(id=aid, headline=f["headline"], kicker=f["kicker"], teaser=f["teaser"], body=f["body"],
-                    source=self.result.path)
+            Article(
+                id=aid,
+                headline=f["headline"],
+                kicker=f["kicker"],
+                teaser=f["teaser"],
+                body=f["body"],
+                source=self.result.path,
+            )
             for aid, f in self._articles.items()
         )
         return self.result

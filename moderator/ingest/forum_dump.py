@@ -68,10 +68,17 @@ def parse_forum(text: str, path: str) -> ParsedSource:
         return result
     aid = article_id(kicker, headline)
     comments = _parse_thread(lines, marker, aid, path, result.rejected)
-    result.articles.append(Article(
-        id=aid, headline=headline, kicker=kicker, teaser=teaser, body=body,
-        comments_total=_announced_total(lines[marker:]), source=path,
-    ))
+    result.articles.append(
+        Article(
+            id=aid,
+            headline=headline,
+            kicker=kicker,
+            teaser=teaser,
+            body=body,
+            comments_total=_announced_total(lines[marker:]),
+            source=path,
+        )
+    )
     result.comments.extend(_link_replies(comments))
     return result
 
@@ -89,10 +96,10 @@ def parse_article(lines: list[str]) -> tuple[str, str, str, str]:
     first = lines[start].strip()
     second = lines[start + 1].strip() if start + 1 < len(lines) else ""
     if second and _looks_like_kicker(first) and not _is_boilerplate(second):
-        kicker, headline, rest = first, second, lines[start + 2:]
+        kicker, headline, rest = first, second, lines[start + 2 :]
     else:
         kicker, headline = split_kicker(first)
-        rest = lines[start + 1:]
+        rest = lines[start + 1 :]
     paragraphs = _paragraphs(_drop_boilerplate(rest))
     teaser = paragraphs[0] if paragraphs else ""
     return kicker, headline, teaser, "\n\n".join(paragraphs[1:])
@@ -195,9 +202,7 @@ def _announced_total(lines: list[str]) -> int | None:
     return None
 
 
-def _parse_thread(
-    lines: list[str], start: int, aid: str, path: str, rejected: list[Rejected]
-) -> list[Comment]:
+def _parse_thread(lines: list[str], start: int, aid: str, path: str, rejected: list[Rejected]) -> list[Comment]:
     """Read comments from the forum marker on; a comment ends at the next header, navigation or footer."""
     comments: list[Comment] = []
     draft: _Draft | None = None
@@ -234,8 +239,13 @@ def _header_at(lines: list[str], i: int) -> _Draft | None:
     posted_at = _posted_at(match)
     if posted_at is None:
         return None
-    return _Draft(line=i + 1, author=author, posted_at=posted_at, number=int(number.group("number")),
-                  title=(number.group("title") or "").strip())
+    return _Draft(
+        line=i + 1,
+        author=author,
+        posted_at=posted_at,
+        number=int(number.group("number")),
+        title=(number.group("title") or "").strip(),
+    )
 
 
 def _posted_at(match: re.Match[str]) -> str | None:
@@ -261,10 +271,18 @@ def _finish(draft: _Draft, aid: str, path: str, comments: list[Comment], rejecte
         return
     text = "\n".join(body)
     cid = comment_id(aid, draft.number, draft.author, draft.posted_at, draft.title, text)
-    comments.append(Comment(
-        id=cid, article_id=aid, text=text, author=draft.author, title=draft.title, number=draft.number,
-        posted_at=draft.posted_at, source=f"{path}:{draft.line}",
-    ))
+    comments.append(
+        Comment(
+            id=cid,
+            article_id=aid,
+            text=text,
+            author=draft.author,
+            title=draft.title,
+            number=draft.number,
+            posted_at=draft.posted_at,
+            source=f"{path}:{draft.line}",
+        )
+    )
 
 
 def _link_replies(comments: list[Comment]) -> list[Comment]:

@@ -33,8 +33,9 @@ def parse_jsonl(data: bytes, path: str) -> ParsedSource:
         try:
             record = decode(line)
         except ValueError as exc:
-            builder.reject(number, None, f"invalid JSON: {getattr(exc, 'msg', exc)} "
-                                         f"(column {getattr(exc, 'colno', '?')})")
+            builder.reject(
+                number, None, f"invalid JSON: {getattr(exc, 'msg', exc)} (column {getattr(exc, 'colno', '?')})"
+            )
             continue
         if record.__class__ is not dict:
             builder.reject(number, None, f"expected a JSON object, got {type(record).__name__}")

@@ -119,8 +119,9 @@ def read_image(path: Path) -> E5Image:
         _dtype, count, offset, nbytes = r.take("BIQQ")
         raw = data[offset : offset + nbytes]
         tensors[name] = np.frombuffer(raw, np.float32).copy() if nbytes == 4 * count else _dequant_q4(raw, count)
-    dims = dict(hidden=hidden, layers=layers, heads=heads, ff=ff, vocab=vocab, max_pos=max_pos,
-                type_vocab=type_vocab, eps=eps)
+    dims = dict(
+        hidden=hidden, layers=layers, heads=heads, ff=ff, vocab=vocab, max_pos=max_pos, type_vocab=type_vocab, eps=eps
+    )
     specials = dict(bos=bos, eos=eos, pad=pad, unk=unk)
     return E5Image(dims, pieces, scores, specials, norm_map, tensors)
 
@@ -137,10 +138,14 @@ def bert_state_dict(img: E5Image) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
     names = {
-        "q": ("attention.self.query", (h, h)), "k": ("attention.self.key", (h, h)),
-        "v": ("attention.self.value", (h, h)), "ao": ("attention.output.dense", (h, h)),
-        "aln": ("attention.output.LayerNorm", None), "fi": ("intermediate.dense", (ff, h)),
-        "fo": ("output.dense", (h, ff)), "oln": ("output.LayerNorm", None),
+        "q": ("attention.self.query", (h, h)),
+        "k": ("attention.self.key", (h, h)),
+        "v": ("attention.self.value", (h, h)),
+        "ao": ("attention.output.dense", (h, h)),
+        "aln": ("attention.output.LayerNorm", None),
+        "fi": ("intermediate.dense", (ff, h)),
+        "fo": ("output.dense", (h, ff)),
+        "oln": ("output.LayerNorm", None),
     }
     for i in range(int(img.dims["layers"])):
         for short, (long, shape) in names.items():
@@ -206,21 +211,30 @@ def build_tokenizer(img: E5Image) -> Any:  # an XLMRobertaTokenizerFast
     sp = img.specials
     vocab = [(p, float(s)) for p, s in zip(img.pieces, img.scores, strict=True)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=sp["unk"], byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Precompiled(precompiled_charsmap(img.norm_map)),
-        normalizers.Replace(Regex(" {2,}"), " "),
-    ])
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(precompiled_charsmap(img.norm_map)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     bos, eos = img.pieces[sp["bos"]], img.pieces[sp["eos"]]
     tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])],
     )
     mask = "<mask>" if "<mask>" in img.pieces else None
     return XLMRobertaTokenizerFast(
-        tokenizer_object=tok, bos_token=bos, eos_token=eos, sep_token=eos, cls_token=bos,
-        unk_token=img.pieces[sp["unk"]], pad_token=img.pieces[sp["pad"]], mask_token=mask,
+        tokenizer_object=tok,
+        bos_token=bos,
+        eos_token=eos,
+        sep_token=eos,
+        cls_token=bos,
+        unk_token=img.pieces[sp["unk"]],
+        pad_token=img.pieces[sp["pad"]],
+        mask_token=mask,
         model_max_length=int(img.dims["max_pos"]),
     )
 
@@ -249,10 +263,16 @@ def convert(out_dir: Path, source: Path | None = None, dtype: str = "float16") -
     img = read_image(source)
     d = img.dims
     config = BertConfig(  # type: ignore[call-arg]
-        vocab_size=int(d["vocab"]), hidden_size=int(d["hidden"]), num_hidden_layers=int(d["layers"]),
-        num_attention_heads=int(d["heads"]), intermediate_size=int(d["ff"]),
-        max_position_embeddings=int(d["max_pos"]), type_vocab_size=int(d["type_vocab"]),
-        layer_norm_eps=float(d["eps"]), hidden_act="gelu", pad_token_id=img.specials["pad"],
+        vocab_size=int(d["vocab"]),
+        hidden_size=int(d["hidden"]),
+        num_hidden_layers=int(d["layers"]),
+        num_attention_heads=int(d["heads"]),
+        intermediate_size=int(d["ff"]),
+        max_position_embeddings=int(d["max_pos"]),
+        type_vocab_size=int(d["type_vocab"]),
+        layer_norm_eps=float(d["eps"]),
+        hidden_act="gelu",
+        pad_token_id=img.specials["pad"],
         add_pooling_layer=False,
     )
     model = BertModel(config, add_pooling_layer=False)
@@ -267,8 +287,13 @@ def convert(out_dir: Path, source: Path | None = None, dtype: str = "float16") -
     shutil.rmtree(tmp, ignore_errors=True)
     model.to(getattr(torch, dtype)).save_pretrained(tmp, safe_serialization=True)
     build_tokenizer(img).save_pretrained(tmp)
-    meta = {"converter_version": CONVERTER_VERSION, "source": IMAGE_NAME, "source_sha256": sha,
-            "base_model_id": BASE_MODEL_ID, "dtype": dtype}
+    meta = {
+        "converter_version": CONVERTER_VERSION,
+        "source": IMAGE_NAME,
+        "source_sha256": sha,
+        "base_model_id": BASE_MODEL_ID,
+        "dtype": dtype,
+    }
     (tmp / MARKER).write_text(json.dumps(meta, indent=2) + "\n")
     if out_dir.exists():
         shutil.rmtree(out_dir, ignore_errors=True)

@@ -49,8 +49,9 @@ def _germeval(rec: dict) -> dict[str, float]:
     fine = rec.get("fine")
     labels = {"toxic": float(bool(rec["toxic"]))}
     if fine:
-        labels.update(insult=float(fine == "INSULT"), profanity=float(fine == "PROFANITY"),
-                      abuse=float(fine == "ABUSE"))
+        labels.update(
+            insult=float(fine == "INSULT"), profanity=float(fine == "PROFANITY"), abuse=float(fine == "ABUSE")
+        )
     return labels
 
 
@@ -100,8 +101,13 @@ def _examples(rows: list[dict], fn: Any, source: str, weight: float = 1.0) -> li
     return out
 
 
-def load_toxicity(data_dir: Path, seed: int = 13, heldout: tuple[float, float] = (0.15, 0.15),
-                  vio_negatives: int = 1500, ge21_weight: float = 2.0) -> tuple[list[Example], dict, dict]:
+def load_toxicity(
+    data_dir: Path,
+    seed: int = 13,
+    heldout: tuple[float, float] = (0.15, 0.15),
+    vio_negatives: int = 1500,
+    ge21_weight: float = 2.0,
+) -> tuple[list[Example], dict, dict]:
     """Returns (train, dev, test) where dev/test are dicts source -> examples (germeval2018, germeval2021)."""
     data_dir = Path(data_dir)
     dev: dict[str, list[Example]] = {}

@@ -31,8 +31,11 @@ def layer_forward(layer: Any, x: torch.Tensor, mask: torch.Tensor, dropout: floa
         return lin(x).view(b, t, heads, hd).transpose(1, 2)
 
     ctx = F.scaled_dot_product_attention(
-        split(att.self.query), split(att.self.key), split(att.self.value),
-        attn_mask=mask.to(x.dtype), dropout_p=dropout,
+        split(att.self.query),
+        split(att.self.key),
+        split(att.self.value),
+        attn_mask=mask.to(x.dtype),
+        dropout_p=dropout,
     )
     ctx = ctx.transpose(1, 2).reshape(b, t, h)
     y = F.dropout(att.output.dense(ctx), dropout, layer.training)

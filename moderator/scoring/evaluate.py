@@ -67,8 +67,9 @@ def _pairs(records: Sequence[dict[str, Any]]) -> list[tuple[Comment, Article]]:
         title, body = str(rec.get("article_title") or ""), str(rec.get("article_body") or "")
         aid = str(rec.get("article_id") or hashlib.sha1(f"{title}\0{body}".encode()).hexdigest()[:12])
         article = Article(id=aid, headline=title, body=body)
-        pairs.append((Comment(id=f"eval-{i}", article_id=aid, text=rec["text"], title=str(rec.get("title") or "")),
-                      article))
+        pairs.append(
+            (Comment(id=f"eval-{i}", article_id=aid, text=rec["text"], title=str(rec.get("title") or "")), article)
+        )
     return pairs
 
 

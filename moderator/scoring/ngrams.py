@@ -92,8 +92,9 @@ class NgramModel:
         return [(ids, tfidf(ids, tf, self.idf)) for ids, tf in map(hashed_counts, texts)]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        return np.array([float(vals @ self.weights[ids]) + self.bias for ids, vals in self.rows(texts)],
-                        dtype=np.float64)
+        return np.array(
+            [float(vals @ self.weights[ids]) + self.bias for ids, vals in self.rows(texts)], dtype=np.float64
+        )
 
     def token_contributions(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, share of the logit) for each whitespace-separated token of ``text``.
@@ -114,8 +115,15 @@ class NgramModel:
         return [(a, b, share) for (a, b), share in zip(spans, shares, strict=True)]
 
     @classmethod
-    def fit(cls, texts: Sequence[str], labels: np.ndarray, sample_weights: np.ndarray | None = None, *,
-            c: float, max_iter: int = 500) -> NgramModel:
+    def fit(
+        cls,
+        texts: Sequence[str],
+        labels: np.ndarray,
+        sample_weights: np.ndarray | None = None,
+        *,
+        c: float,
+        max_iter: int = 500,
+    ) -> NgramModel:
         """L2-regularised logistic regression (loss = sum w_i logloss_i + ||beta||^2 / 2c) by L-BFGS."""
         import torch
 
@@ -129,15 +137,20 @@ class NgramModel:
         with warnings.catch_warnings():  # "sparse CSR support is in beta": the matrix-vector product is all we use
             warnings.simplefilter("ignore", UserWarning)
             matrix = torch.sparse_csr_tensor(
-                torch.from_numpy(crow), torch.from_numpy(np.concatenate([ids for ids, _ in rows])),
-                torch.from_numpy(np.concatenate([v for _, v in rows]).astype(np.float32)), (len(rows), BUCKETS))
+                torch.from_numpy(crow),
+                torch.from_numpy(np.concatenate([ids for ids, _ in rows])),
+                torch.from_numpy(np.concatenate([v for _, v in rows]).astype(np.float32)),
+                (len(rows), BUCKETS),
+            )
         y = torch.as_tensor(np.asarray(labels, np.float32))
-        w = torch.as_tensor(np.ones(len(rows), np.float32) if sample_weights is None
-                            else np.asarray(sample_weights, np.float32))
+        w = torch.as_tensor(
+            np.ones(len(rows), np.float32) if sample_weights is None else np.asarray(sample_weights, np.float32)
+        )
         beta = torch.zeros(BUCKETS, requires_grad=True)
         bias = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.LBFGS([beta, bias], lr=1.0, max_iter=max_iter, history_size=20,
-                                line_search_fn="strong_wolfe", tolerance_grad=1e-6)
+        opt = torch.optim.LBFGS(
+            [beta, bias], lr=1.0, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe", tolerance_grad=1e-6
+        )
 
         def closure() -> torch.Tensor:
             opt.zero_grad()
@@ -154,13 +167,18 @@ class NgramModel:
         """fp16 vectors (about 4 MB): the rounding moves held-out logits by about 1e-3."""
         from safetensors.numpy import save_file
 
-        save_file({"idf": self.idf.astype(np.float16), "weights": self.weights.astype(np.float16),
-                   "bias": np.array([self.bias], np.float32)}, str(Path(model_dir) / FILE))
+        save_file(
+            {
+                "idf": self.idf.astype(np.float16),
+                "weights": self.weights.astype(np.float16),
+                "bias": np.array([self.bias], np.float32),
+            },
+            str(Path(model_dir) / FILE),
+        )
 
     @classmethod
     def load(cls, model_dir: Path) -> NgramModel:
         from safetensors.numpy import load_file
 
         tensors = load_file(str(Path(model_dir) / FILE))
-        return cls(tensors["idf"].astype(np.float32), tensors["weights"].astype(np.float32),
-                   float(tensors["bias"][0]))
+        return cls(tensors["idf"].astype(np.float32), tensors["weights"].astype(np.float32), float(tensors["bias"][0]))

@@ -25,16 +25,23 @@ def labelled_pairs(samples: Path) -> list[tuple[Comment, Article, dict]]:
     """(comment, article, labels) for every labelled comment of the sample pages."""
     from moderator.ingest.forum_dump import parse_forum
 
-    pages: list[tuple[Path, Path | None]] = [(p, p.with_name(p.name.replace(".txt", ".labels.json")))
-                                             for p in sorted((samples / "pages").glob("*.txt"))]
+    pages: list[tuple[Path, Path | None]] = [
+        (p, p.with_name(p.name.replace(".txt", ".labels.json"))) for p in sorted((samples / "pages").glob("*.txt"))
+    ]
     pages.append((samples / "forum_page_windkraft.txt", None))
     out = []
     for page, labels_path in pages:
         parsed = parse_forum(page.read_text(encoding="utf-8"), str(page))
         articles = {a.id: a for a in parsed.articles}
         if labels_path is None:
-            labels = {c.number: {"toxic": c.number in WINDKRAFT_TOXIC, "off_topic": c.number in WINDKRAFT_OFF_TOPIC,
-                                 "drift": False} for c in parsed.comments}
+            labels = {
+                c.number: {
+                    "toxic": c.number in WINDKRAFT_TOXIC,
+                    "off_topic": c.number in WINDKRAFT_OFF_TOPIC,
+                    "drift": False,
+                }
+                for c in parsed.comments
+            }
         else:
             labels = {c["number"]: c for c in json.loads(labels_path.read_text(encoding="utf-8"))["comments"]}
         out += [(c, articles[c.article_id], labels[c.number]) for c in parsed.comments if c.number in labels]
@@ -55,12 +62,22 @@ def check(model_dir: Path | None, samples: Path) -> dict:
     drift = [(c, s) for (c, _, lab), s in zip(items, scores, strict=True) if lab.get("drift")]
     return {
         "model_version": scorer.model_version,
-        "comments": len(items), "toxic": int(tox.sum()), "off_topic": int(off.sum()), "drift": len(drift),
+        "comments": len(items),
+        "toxic": int(tox.sum()),
+        "off_topic": int(off.sum()),
+        "drift": len(drift),
         "toxicity_roc_auc": metrics.roc_auc(tox, np.array([s.toxicity for s in scores])),
         "off_topic_roc_auc": metrics.roc_auc(off, np.array([s.off_topic for s in scores])),
         "passage_off_topic_roc_auc": metrics.roc_auc(off, np.array([s.passage_off_topic or 0.0 for s in scores])),
-        "drift_passages": [{"comment": c.number, "off_topic": s.off_topic, "passage_off_topic": s.passage_off_topic,
-                            "passage": s.off_topic_passage} for c, s in drift],
+        "drift_passages": [
+            {
+                "comment": c.number,
+                "off_topic": s.off_topic,
+                "passage_off_topic": s.passage_off_topic,
+                "passage": s.off_topic_passage,
+            }
+            for c, s in drift
+        ],
     }
 
 
@@ -74,13 +91,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    print(f"{report['model_version']}: {report['comments']} comments ({report['toxic']} toxic, "
-          f"{report['off_topic']} off-topic, {report['drift']} drifting)")
+    print(
+        f"{report['model_version']}: {report['comments']} comments ({report['toxic']} toxic, "
+        f"{report['off_topic']} off-topic, {report['drift']} drifting)"
+    )
     for key in ("toxicity_roc_auc", "off_topic_roc_auc", "passage_off_topic_roc_auc"):
         print(f"  {key:<26} {report[key]:.3f}")
     for d in report["drift_passages"]:
-        print(f"  drift #{d['comment']}: off_topic {d['off_topic']:.3f}, passage {d['passage_off_topic']:.3f}: "
-              f"{d['passage'][:90]!r}")
+        print(
+            f"  drift #{d['comment']}: off_topic {d['off_topic']:.3f}, passage {d['passage_off_topic']:.3f}: "
+            f"{d['passage'][:90]!r}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,17 +40,36 @@ DEFAULT_SOURCES = ("germeval", "harmful_vio")
 # fused dev macro-F1 0.742 and 0.745 (3: 0.737, before the analyser matched words split on whitespace).
 NGRAM_C = 30.0
 # What toxicity.json keeps of the fine-tune when the n-gram model and fusion are refitted.
-FINETUNE_KEYS = ("history", "train_size", "train_seconds", "n_frozen", "epochs", "lr", "batch", "max_len", "seed",
-                 "ge21_weight", "sources", "limit", "train_sources", "labels", "base_model_id",
-                 "base_conversion_sha256")
+FINETUNE_KEYS = (
+    "history",
+    "train_size",
+    "train_seconds",
+    "n_frozen",
+    "epochs",
+    "lr",
+    "batch",
+    "max_len",
+    "seed",
+    "ge21_weight",
+    "sources",
+    "limit",
+    "train_sources",
+    "labels",
+    "base_model_id",
+    "base_conversion_sha256",
+)
 
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def load_base(base_dir: Path | None = None, allow_download: bool = False,
-              dtype: torch.dtype = torch.float32, tokenizer: bool = True) -> tuple[Any, Any, Path]:
+def load_base(
+    base_dir: Path | None = None,
+    allow_download: bool = False,
+    dtype: torch.dtype = torch.float32,
+    tokenizer: bool = True,
+) -> tuple[Any, Any, Path]:
     """(tokenizer, BertModel eval in ``dtype``) from a converted cache dir or any local checkpoint.
 
     Training wants fp32 weights; scoring loads bf16 straight from the fp16 file, which halves resident
@@ -64,8 +83,9 @@ def load_base(base_dir: Path | None = None, allow_download: bool = False,
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on every CLI call
     base_dir = Path(base_dir) if base_dir else ensure_base_model()
     tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=not allow_download) if tokenizer else None
-    model = BertModel.from_pretrained(base_dir, local_files_only=not allow_download, add_pooling_layer=False,
-                                      dtype=dtype).eval()
+    model = BertModel.from_pretrained(
+        base_dir, local_files_only=not allow_download, add_pooling_layer=False, dtype=dtype
+    ).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return tok, model, base_dir
@@ -178,10 +198,21 @@ def _label_matrix(examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor]:
     return y, w
 
 
-def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, n_frozen: int = 6,
-                   epochs: int = 3, batch: int = 32, lr: float = 1e-4, max_len: int = 128, seed: int = 13,
-                   limit: int | None = None, ge21_weight: float = 3.0,
-                   sources: tuple[str, ...] | None = DEFAULT_SOURCES) -> dict:
+def train_toxicity(
+    out_dir: Path,
+    data_dir: Path,
+    base_dir: Path | None = None,
+    *,
+    n_frozen: int = 6,
+    epochs: int = 3,
+    batch: int = 32,
+    lr: float = 1e-4,
+    max_len: int = 128,
+    seed: int = 13,
+    limit: int | None = None,
+    ge21_weight: float = 3.0,
+    sources: tuple[str, ...] | None = DEFAULT_SOURCES,
+) -> dict:
     torch.manual_seed(seed)
     rng = random.Random(seed)
     t0 = time.time()
@@ -205,7 +236,8 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
     lengths = [s.shape[0] for s in train_states]
     steps = epochs * math.ceil(len(train) / batch)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, (steps - s) / steps))
+        opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, (steps - s) / steps)
+    )
     best, best_state, history = -1.0, None, []
     for epoch in range(epochs):
         top.train()
@@ -216,8 +248,7 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 logits = top(x, mask, dropout=0.1).float()
             known = ~torch.isnan(y)
-            loss_el = nn.functional.binary_cross_entropy_with_logits(
-                logits, torch.nan_to_num(y), reduction="none")
+            loss_el = nn.functional.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), reduction="none")
             loss_el = loss_el * known * w[:, None]
             loss_el[:, 0] *= 2.0  # toxicity is the headline label
             loss = loss_el.sum() / known.sum().clamp(min=1)
@@ -230,10 +261,13 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
             if bi % 50 == 0:
                 log(f"  epoch {epoch} batch {bi} loss {total / seen:.4f} ({time.time() - t0:.0f}s)")
         scores = {k: predict_logits(top, v)[:, 0] for k, v in dev_states.items()}
-        f1s = {k: metrics.macro_f1(np.array([e.labels["toxic"] for e in dev[k]]) > 0.5,
-                                   scores[k] >= metrics.best_threshold(
-                                       [(np.array([e.labels["toxic"] for e in dev[k]]) > 0.5, scores[k])]))
-               for k in dev}
+        f1s = {
+            k: metrics.macro_f1(
+                np.array([e.labels["toxic"] for e in dev[k]]) > 0.5,
+                scores[k] >= metrics.best_threshold([(np.array([e.labels["toxic"] for e in dev[k]]) > 0.5, scores[k])]),
+            )
+            for k in dev
+        }
         aucs = {k: metrics.roc_auc(np.array([e.labels["toxic"] for e in dev[k]]) > 0.5, scores[k]) for k in dev}
         dev_score = float(np.mean(list(f1s.values())))
         history.append({"epoch": epoch, "train_loss": total / seen, "dev_macro_f1_oracle": f1s, "dev_auc": aucs})
@@ -241,16 +275,28 @@ def train_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, 
         if dev_score > best:
             best, best_state = dev_score, copy.deepcopy(top.state_dict())
     top.load_state_dict(best_state or top.state_dict())
-    report = dict(history=history, train_size=len(train), train_seconds=round(time.time() - t0),
-                  n_frozen=n_frozen, epochs=epochs, lr=lr, batch=batch, max_len=max_len, seed=seed,
-                  ge21_weight=ge21_weight, sources=list(sources or []), limit=limit,
-                  train_sources=_source_counts(train))
+    report = dict(
+        history=history,
+        train_size=len(train),
+        train_seconds=round(time.time() - t0),
+        n_frozen=n_frozen,
+        epochs=epochs,
+        lr=lr,
+        batch=batch,
+        max_len=max_len,
+        seed=seed,
+        ge21_weight=ge21_weight,
+        sources=list(sources or []),
+        limit=limit,
+        train_sources=_source_counts(train),
+    )
     save_toxicity(out_dir, top, report, base_dir)
     return report
 
 
-def training_split(data_dir: Path, seed: int, ge21_weight: float, sources: tuple[str, ...] | list[str] | None,
-                   limit: int | None) -> tuple[list[Example], dict, dict]:
+def training_split(
+    data_dir: Path, seed: int, ge21_weight: float, sources: tuple[str, ...] | list[str] | None, limit: int | None
+) -> tuple[list[Example], dict, dict]:
     """(train, dev, test) exactly as the fine-tune saw them, so the n-gram model and fusion can be refitted
     later on the same split."""
     train, dev, test = load_toxicity(data_dir, seed=seed, ge21_weight=ge21_weight)
@@ -269,8 +315,9 @@ def _source_counts(exs: list[Example]) -> dict[str, int]:
     return out
 
 
-def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *,
-                       ngram_c: float = NGRAM_C) -> dict:
+def calibrate_toxicity(
+    out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, ngram_c: float = NGRAM_C
+) -> dict:
     """Fit the n-gram model on the fine-tune's training split, then the fusion and threshold on dev.
 
     The test split is read once, for the report, beside the transformer alone (Platt on dev) for comparison.
@@ -281,10 +328,16 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
     t0 = time.time()
     record = json.loads((out_dir / "toxicity.json").read_text())
     finetune = {k: record[k] for k in FINETUNE_KEYS if k in record}
-    train, dev, test = training_split(data_dir, finetune["seed"], finetune["ge21_weight"], finetune["sources"],
-                                      finetune.get("limit"))
-    backbone = load_backbone(base_dir, n_frozen=finetune["n_frozen"], max_length=finetune["max_len"],
-                             toxicity_dir=out_dir, labels=tuple(finetune["labels"]))
+    train, dev, test = training_split(
+        data_dir, finetune["seed"], finetune["ge21_weight"], finetune["sources"], finetune.get("limit")
+    )
+    backbone = load_backbone(
+        base_dir,
+        n_frozen=finetune["n_frozen"],
+        max_length=finetune["max_len"],
+        toxicity_dir=out_dir,
+        labels=tuple(finetune["labels"]),
+    )
 
     def transformer_logits(exs: list[Example]) -> np.ndarray:
         """The toxicity logits ``score`` computes (bf16 weights), for the texts as it reads them."""
@@ -295,8 +348,12 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
 
     labelled = [e for e in train if "toxic" in e.labels]
     log(f"n-gram model on {len(labelled)} texts")
-    ngram = NgramModel.fit([e.text for e in labelled], np.array([e.labels["toxic"] for e in labelled]),
-                           np.array([e.weight for e in labelled]), c=ngram_c)
+    ngram = NgramModel.fit(
+        [e.text for e in labelled],
+        np.array([e.labels["toxic"] for e in labelled]),
+        np.array([e.weight for e in labelled]),
+        c=ngram_c,
+    )
     ngram.save(out_dir)
     ngram = NgramModel.load(out_dir)  # measure what ships (fp16)
     parts = {}
@@ -317,6 +374,7 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
     alone = {key: sigmoid(a * t + b) for key, (_, t, _) in parts.items()}
     threshold = metrics.best_threshold([(parts["dev", k][0], fused["dev", k]) for k in dev_keys])
     alone_threshold = metrics.best_threshold([(parts["dev", k][0], alone["dev", k]) for k in dev_keys])
+
     def reports(split: str, probs: dict, at: float) -> dict:
         return {k: metrics.binary_report(parts[s, k][0], probs[s, k], at) for s, k in parts if s == split}
 
@@ -325,13 +383,21 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
         "threshold": threshold,
         "dev": reports("dev", fused, threshold),
         "test": reports("test", fused, threshold),
-        "transformer_alone": {"platt": [a, b], "threshold": alone_threshold,
-                              "dev": reports("dev", alone, alone_threshold),
-                              "test": reports("test", alone, alone_threshold)},
-        "ngram_alone": {s: {k: {"roc_auc": metrics.roc_auc(y, n), "average_precision": metrics.average_precision(y, n)}
-                            for (s2, k), (y, _, n) in parts.items() if s2 == s} for s in ("dev", "test")},
-        "ngram": {"buckets": BUCKETS, "c": ngram_c, "train_size": len(labelled),
-                  "seconds": round(time.time() - t0)},
+        "transformer_alone": {
+            "platt": [a, b],
+            "threshold": alone_threshold,
+            "dev": reports("dev", alone, alone_threshold),
+            "test": reports("test", alone, alone_threshold),
+        },
+        "ngram_alone": {
+            s: {
+                k: {"roc_auc": metrics.roc_auc(y, n), "average_precision": metrics.average_precision(y, n)}
+                for (s2, k), (y, _, n) in parts.items()
+                if s2 == s
+            }
+            for s in ("dev", "test")
+        },
+        "ngram": {"buckets": BUCKETS, "c": ngram_c, "train_size": len(labelled), "seconds": round(time.time() - t0)},
     }
     log(f"fusion {coef.round(3).tolist()} {bias:.3f} threshold={threshold:.3f}")
     log("test: " + json.dumps({k: {m: v[m] for m in ("macro_f1", "roc_auc")} for k, v in report["test"].items()}))
@@ -339,8 +405,9 @@ def calibrate_toxicity(out_dir: Path, data_dir: Path, base_dir: Path | None = No
     return report
 
 
-def load_toxicity_top(model_dir: Path, model: Any, n_frozen: int, labels: tuple[str, ...] = LABELS,
-                      dtype: torch.dtype = torch.float32) -> ToxicityTop:
+def load_toxicity_top(
+    model_dir: Path, model: Any, n_frozen: int, labels: tuple[str, ...] = LABELS, dtype: torch.dtype = torch.float32
+) -> ToxicityTop:
     """The fine-tuned top layers and heads from ``toxicity.safetensors`` over a copy of the base's top layers."""
     from safetensors.torch import load_file
 
@@ -358,13 +425,15 @@ def save_toxicity(out_dir: Path, top: ToxicityTop, report: dict, base_dir: Path)
     tensors = {f"layers.{k}": v.to(torch.float16).contiguous() for k, v in top.layers.state_dict().items()}
     tensors.update({f"head.{k}": v.float().contiguous() for k, v in top.head.state_dict().items()})
     save_file(tensors, str(out_dir / "toxicity.safetensors"))
-    report = dict(report, labels=list(LABELS), base_model_id=BASE_MODEL_ID,
-                  base_conversion_sha256=conversion_checksum(base_dir))
+    report = dict(
+        report, labels=list(LABELS), base_model_id=BASE_MODEL_ID, base_conversion_sha256=conversion_checksum(base_dir)
+    )
     (out_dir / "toxicity.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
 
 
-def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, skip_finetune: bool = False,
-               **kwargs: Any) -> dict:
+def train_main(
+    out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, skip_finetune: bool = False, **kwargs: Any
+) -> dict:
     """Train both parts into ``out_dir`` and write its config.json; returns the combined report."""
     from moderator.scoring import offtopic
 
@@ -380,8 +449,11 @@ def train_main(out_dir: Path, data_dir: Path, base_dir: Path | None = None, *, s
     return config
 
 
-def train(out_dir: Path = Path("models/moderator-de-v1"), data_dir: Path = Path("../shared/data"),
-          base_dir: Path | None = None) -> dict:
+def train(
+    out_dir: Path = Path("models/moderator-de-v1"),
+    data_dir: Path = Path("../shared/data"),
+    base_dir: Path | None = None,
+) -> dict:
     """Reproduce the shipped heads with the shipped settings (what ``python -m moderator.scoring.train`` runs)."""
     return train_main(out_dir, data_dir, base_dir)
 
@@ -402,8 +474,10 @@ def write_config(out_dir: Path, name: str | None = None) -> dict:
         "article_prefix": QUERY,  # articles are embedded like comments (symmetric similarity)
         "labels": tox["labels"],
         "toxicity": {"fusion": tox["fusion"], "threshold": tox["threshold"]},
-        "off_topic": {k: off[k] for k in ("features", "mean", "std", "weights", "bias", "platt", "threshold", "generic",
-                                          "reference")},
+        "off_topic": {
+            k: off[k]
+            for k in ("features", "mean", "std", "weights", "bias", "platt", "threshold", "generic", "reference")
+        },
         "bf16": True,
     }
     (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -418,8 +492,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-frozen", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--limit", type=int, default=None, help="train on a random subset (smoke tests)")
-    ap.add_argument("--skip-finetune", action="store_true",
-                    help="reuse the fine-tuned layers in --out; refit the n-gram model, fusion and off-topic head")
+    ap.add_argument(
+        "--skip-finetune",
+        action="store_true",
+        help="reuse the fine-tuned layers in --out; refit the n-gram model, fusion and off-topic head",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     kw = {"n_frozen": args.n_frozen, "epochs": args.epochs, "limit": args.limit}

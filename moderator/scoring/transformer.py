@@ -76,8 +76,9 @@ class RustTokenizer:
             raise ValueError(f"tokenizer has no {token} token")
         return int(token_id)
 
-    def __call__(self, text: str, add_special_tokens: bool = False,
-                 return_offsets_mapping: bool = False) -> dict[str, Any]:
+    def __call__(
+        self, text: str, add_special_tokens: bool = False, return_offsets_mapping: bool = False
+    ) -> dict[str, Any]:
         enc = self.backend.encode(text, add_special_tokens=add_special_tokens)
         out: dict[str, Any] = {"input_ids": enc.ids}
         if return_offsets_mapping:  # trimmed of the leading space a piece carries, as transformers reports them
@@ -106,8 +107,17 @@ def _scoring_tokenizer(base_dir: Path) -> Any:
 class Backbone:
     """Tokeniser + base encoder (+ optional fine-tuned toxicity top); batching and truncation live here."""
 
-    def __init__(self, tok: Any, model: Any, n_frozen: int, tox_top: Any = None, max_length: int = 256,
-                 article_max_length: int = 512, query_prefix: str = "query: ", bf16: bool = True) -> None:
+    def __init__(
+        self,
+        tok: Any,
+        model: Any,
+        n_frozen: int,
+        tox_top: Any = None,
+        max_length: int = 256,
+        article_max_length: int = 512,
+        query_prefix: str = "query: ",
+        bf16: bool = True,
+    ) -> None:
         self.tok, self.model, self.n_frozen, self.tox_top = tok, model, n_frozen, tox_top
         self.max_length, self.article_max_length, self.bf16 = max_length, article_max_length, bf16
         self.prefix_ids = tok(query_prefix.strip(), add_special_tokens=False)["input_ids"]
@@ -146,8 +156,12 @@ class Backbone:
         return (grad.float() * xs.detach().float()).sum(-1)
 
     @torch.inference_mode()
-    def encode_comments(self, items: Sequence[tuple[str, str]], batch_size: int = 32,
-                        explain: Callable[[int, float], bool] | None = None) -> list[Encoded]:
+    def encode_comments(
+        self,
+        items: Sequence[tuple[str, str]],
+        batch_size: int = 32,
+        explain: Callable[[int, float], bool] | None = None,
+    ) -> list[Encoded]:
         """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order.
 
         ``explain(index, toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
@@ -167,12 +181,26 @@ class Backbone:
                 e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float()
                 tox = self.tox_top.states(x, mask).float() if self.tox_top is not None else None
             pooled = mean_pool(e5, mask)
-            encs = [self._one(texts[i], body_start[i], prepared[i], e5[j], pooled[j], mask[j], first,
-                              None if tox is None else tox[j]) for j, i in enumerate(idx)]
+            encs = [
+                self._one(
+                    texts[i],
+                    body_start[i],
+                    prepared[i],
+                    e5[j],
+                    pooled[j],
+                    mask[j],
+                    first,
+                    None if tox is None else tox[j],
+                )
+                for j, i in enumerate(idx)
+            ]
             for j, i in enumerate(idx):
                 out[i] = encs[j]
-            rows = [j for j, enc in enumerate(encs)
-                    if explain and enc.tox_logits is not None and explain(idx[j], float(enc.tox_logits[0]))]
+            rows = [
+                j
+                for j, enc in enumerate(encs)
+                if explain and enc.tox_logits is not None and explain(idx[j], float(enc.tox_logits[0]))
+            ]
             for start in range(0, len(rows), ATTRIBUTION_BATCH):  # small chunks bound the backward's memory
                 chunk = rows[start : start + ATTRIBUTION_BATCH]
                 attributions = self.attribute(x[chunk], mask[chunk]).numpy()
@@ -180,9 +208,17 @@ class Backbone:
                     encs[j].token_contrib = attributions[row][first : first + len(encs[j].token_offsets or [])]
         return out  # type: ignore[return-value]
 
-    def _one(self, text: str, body_start: int, prepared: tuple[list[int], list[tuple[int, int]]],
-             e5: torch.Tensor, pooled: torch.Tensor, mask: torch.Tensor, first: int,
-             tox: torch.Tensor | None) -> Encoded:
+    def _one(
+        self,
+        text: str,
+        body_start: int,
+        prepared: tuple[list[int], list[tuple[int, int]]],
+        e5: torch.Tensor,
+        pooled: torch.Tensor,
+        mask: torch.Tensor,
+        first: int,
+        tox: torch.Tensor | None,
+    ) -> Encoded:
         offs = prepared[1]
         n = int(mask.sum())
         spans = [(a + body_start, b + body_start) for a, b in sentence_spans(text[body_start:])]
@@ -192,10 +228,20 @@ class Backbone:
         rows = [r for r in rows if r]
         sums = [e5[r].sum(0).numpy() for r in rows]  # a run's mean is its sentences' sums over its tokens
         sents = [unit(v) for v in sums]
-        passages = [(i, j, unit(np.sum(sums[i:j], axis=0)), sum(map(len, rows[i:j])))
-                    for i, j in passage_windows([len(r) for r in rows])]
-        enc = Encoded(text, unit(pooled.numpy()), unit(e5[body_rows].mean(0).numpy()), sents, spans, n,
-                      passages, token_offsets=offs)
+        passages = [
+            (i, j, unit(np.sum(sums[i:j], axis=0)), sum(map(len, rows[i:j])))
+            for i, j in passage_windows([len(r) for r in rows])
+        ]
+        enc = Encoded(
+            text,
+            unit(pooled.numpy()),
+            unit(e5[body_rows].mean(0).numpy()),
+            sents,
+            spans,
+            n,
+            passages,
+            token_offsets=offs,
+        )
         if tox is not None:
             head = self.tox_top.head
             h = tox[:n]
@@ -223,9 +269,18 @@ class Backbone:
         return out
 
 
-def load_backbone(base_dir: Path | None, *, n_frozen: int, max_length: int, toxicity_dir: Path | None = None,
-                  labels: tuple[str, ...] = (), article_max_length: int = 512, query_prefix: str = "query: ",
-                  bf16: bool = True, allow_download: bool = False) -> Backbone:
+def load_backbone(
+    base_dir: Path | None,
+    *,
+    n_frozen: int,
+    max_length: int,
+    toxicity_dir: Path | None = None,
+    labels: tuple[str, ...] = (),
+    article_max_length: int = 512,
+    query_prefix: str = "query: ",
+    bf16: bool = True,
+    allow_download: bool = False,
+) -> Backbone:
     """The base encoder (plus the fine-tuned toxicity top in ``toxicity_dir``) in the numerics scoring uses.
 
     Training fits the toxicity fusion and the off-topic head through this same loader, so what they are
@@ -237,16 +292,18 @@ def load_backbone(base_dir: Path | None, *, n_frozen: int, max_length: int, toxi
     dtype = torch.bfloat16 if bf16 else torch.float32
     # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
     # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
-    _, model, base_path = load_base(base_dir, allow_download=allow_download,
-                                    dtype=torch.float16 if bf16 else torch.float32, tokenizer=False)
+    _, model, base_path = load_base(
+        base_dir, allow_download=allow_download, dtype=torch.float16 if bf16 else torch.float32, tokenizer=False
+    )
     words = model.embeddings.word_embeddings
     for module in model.modules():
         if module is not words:
             for param in module.parameters(recurse=False):
                 param.data = param.data.to(dtype)
     top = load_toxicity_top(toxicity_dir, model, n_frozen, labels, dtype) if toxicity_dir else None
-    return Backbone(_scoring_tokenizer(base_path), model, n_frozen, top, max_length, article_max_length,
-                    query_prefix, bf16)
+    return Backbone(
+        _scoring_tokenizer(base_path), model, n_frozen, top, max_length, article_max_length, query_prefix, bf16
+    )
 
 
 def heads_digest(model_dir: Path) -> str:
@@ -276,8 +333,15 @@ class TransformerScorer:
         self.batch_size = 32
 
     @classmethod
-    def load(cls, model_dir: Path | None = None, base_dir: Path | None = None, device: str = "cpu",
-             *, allow_download: bool = False, bf16: bool | None = None) -> TransformerScorer:
+    def load(
+        cls,
+        model_dir: Path | None = None,
+        base_dir: Path | None = None,
+        device: str = "cpu",
+        *,
+        allow_download: bool = False,
+        bf16: bool | None = None,
+    ) -> TransformerScorer:
         """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``)."""
         from safetensors.torch import load_file
 
@@ -287,11 +351,17 @@ class TransformerScorer:
         config = json.loads((model_dir / "config.json").read_text())
         base = base_dir or config.get("base_model") or None
         use_bf16 = config.get("bf16", True) if bf16 is None else bf16
-        backbone = load_backbone(Path(base) if base else None, n_frozen=int(config["n_frozen"]),
-                                 max_length=int(config["max_length"]), toxicity_dir=model_dir,
-                                 labels=tuple(config["labels"]),
-                                 article_max_length=int(config["article_max_length"]),
-                                 query_prefix=config["query_prefix"], bf16=use_bf16, allow_download=allow_download)
+        backbone = load_backbone(
+            Path(base) if base else None,
+            n_frozen=int(config["n_frozen"]),
+            max_length=int(config["max_length"]),
+            toxicity_dir=model_dir,
+            labels=tuple(config["labels"]),
+            article_max_length=int(config["article_max_length"]),
+            query_prefix=config["query_prefix"],
+            bf16=use_bf16,
+            allow_download=allow_download,
+        )
         extra = load_file(str(model_dir / "offtopic.safetensors"))
         config = {**config, "model_version": f"{config['model_version']}+heads-{heads_digest(model_dir)}"}
         return cls(backbone, config, extra["projection"].float().numpy(), NgramModel.load(model_dir))
@@ -299,8 +369,10 @@ class TransformerScorer:
     @property
     def thresholds(self) -> dict[str, float]:
         """Operating thresholds chosen on dev data (toxicity) and grouped CV (off-topic)."""
-        return {"toxic": float(self.config["toxicity"]["threshold"]),
-                "off_topic": float(self.config["off_topic"]["threshold"])}
+        return {
+            "toxic": float(self.config["toxicity"]["threshold"]),
+            "off_topic": float(self.config["off_topic"]["threshold"]),
+        }
 
     # -- articles -------------------------------------------------------------------------------------
     def _article_key(self, article: Article) -> str:
@@ -345,8 +417,12 @@ class TransformerScorer:
         whole = np.concatenate([whole, proj @ enc.whole])
         spans = enc.sentence_spans
         if enc.passages:
-            rows = np.array([np.concatenate([pair_features(v, v, enc.sentences[i:j], n, ref, self._generic)[0],
-                                             proj @ v]) for i, j, v, n in enc.passages])
+            rows = np.array(
+                [
+                    np.concatenate([pair_features(v, v, enc.sentences[i:j], n, ref, self._generic)[0], proj @ v])
+                    for i, j, v, n in enc.passages
+                ]
+            )
             return whole, rows, [(spans[i][0], spans[j - 1][1]) for i, j, _, _ in enc.passages]
         if len(enc.sentences):
             return whole, np.hstack([per, np.stack(enc.sentences) @ proj.T]), list(spans)
@@ -364,19 +440,24 @@ class TransformerScorer:
         if contrib is None or offs is None or not len(contrib):
             return ()
         fusion = self.config["toxicity"]["fusion"]
-        spans = [m.span() for m in _WORD.finditer(enc.text)
-                 if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
+        spans = [
+            m.span() for m in _WORD.finditer(enc.text) if len(m.group()) > 2 and m.group().lower() not in STOPWORDS
+        ]
         starts = [a for a, _ in spans]  # sorted, spans do not overlap: bisect keeps long comments linear
         words: dict[tuple[int, int], float] = {}
         for c, (s, e) in zip(contrib, offs, strict=False):
             k = bisect.bisect_right(starts, s) - 1  # the word holding the token's start, else the next one in it
-            span = spans[k] if k >= 0 and s < spans[k][1] else (
-                spans[k + 1] if k + 1 < len(spans) and spans[k + 1][0] < e else None)
+            span = (
+                spans[k]
+                if k >= 0 and s < spans[k][1]
+                else (spans[k + 1] if k + 1 < len(spans) and spans[k + 1][0] < e else None)
+            )
             if span:
                 words[span] = words.get(span, 0.0) + fusion["transformer"] * float(c)
         for start, end, share in self.ngrams.token_contributions(enc.text):
-            inside = [sp for sp in spans[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
-                      if sp[1] <= end]
+            inside = [
+                sp for sp in spans[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)] if sp[1] <= end
+            ]
             for span in inside:
                 words[span] = words.get(span, 0.0) + fusion["ngram"] * share / len(inside)
         if not words:
@@ -398,7 +479,8 @@ class TransformerScorer:
             return _sigmoid(fusion["transformer"] * transformer_logit + fusion["ngram"] * lexical[i] + fusion["bias"])
 
         encs = self.backbone.encode_comments(
-            items, self.batch_size, explain=lambda i, logit: toxicity_of(i, logit) >= tox_threshold)
+            items, self.batch_size, explain=lambda i, logit: toxicity_of(i, logit) >= tox_threshold
+        )
         refs = self._reference([a for _, a in pairs])
         oa, ob = self.config["off_topic"]["platt"]
         out = []
@@ -408,8 +490,9 @@ class TransformerScorer:
             toxicity = toxicity_of(i, float(logits[0]))
             # Fine heads are uncalibrated (the threat head learnt from tweets with a 1:2 class ratio), so each
             # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
-            labels = {name: round(toxicity * _sigmoid(v), 4)
-                      for name, v in zip(self.labels[1:], logits[1:], strict=True)}
+            labels = {
+                name: round(toxicity * _sigmoid(v), 4) for name, v in zip(self.labels[1:], logits[1:], strict=True)
+            }
             whole, candidates, cand_spans = self._features(enc, ref)
             off = _sigmoid(oa * float(self._ot_logit(whole)[0]) + ob)
             passage, passage_score = "", None
@@ -422,7 +505,15 @@ class TransformerScorer:
                 a, b = cand_spans[k]
                 passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
             words = self._toxic_words(enc) if toxicity >= tox_threshold else ()
-            out.append(Scores(toxicity=round(toxicity, 4), off_topic=round(off, 4), model_version=self.model_version,
-                              labels=labels, toxic_words=words, off_topic_passage=passage,
-                              passage_off_topic=passage_score))
+            out.append(
+                Scores(
+                    toxicity=round(toxicity, 4),
+                    off_topic=round(off, 4),
+                    model_version=self.model_version,
+                    labels=labels,
+                    toxic_words=words,
+                    off_topic_passage=passage,
+                    passage_off_topic=passage_score,
+                )
+            )
         return out

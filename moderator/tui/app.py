@@ -26,8 +26,9 @@ class ModeratorApp(App[None]):
     CSS_PATH = "moderator.tcss"
     TITLE = "moderator review"
 
-    def __init__(self, db_path: Path, moderator: str, *, clock: Clock | None = None,
-                 policy: Policy | None = None) -> None:
+    def __init__(
+        self, db_path: Path, moderator: str, *, clock: Clock | None = None, policy: Policy | None = None
+    ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.moderator = moderator
@@ -58,7 +59,11 @@ class ModeratorApp(App[None]):
 
 
 def make_app(
-    db_path: Path, moderator: str, *, clock: Clock | None = None, keymap: dict[str, str] | None = None,
+    db_path: Path,
+    moderator: str,
+    *,
+    clock: Clock | None = None,
+    keymap: dict[str, str] | None = None,
     policy: Policy | None = None,
 ) -> ModeratorApp:
     """The desk for `moderator review` and for tests; ``keymap`` maps binding ids to keys ([keys] in config)."""
@@ -68,8 +73,9 @@ def make_app(
     return app
 
 
-def run_review(db_path: Path, moderator: str, keymap: dict[str, str] | None = None,
-               policy: Policy | None = None) -> None:
+def run_review(
+    db_path: Path, moderator: str, keymap: dict[str, str] | None = None, policy: Policy | None = None
+) -> None:
     """Run the desk in the terminal until the moderator quits (decisions are already saved by then)."""
     app = make_app(db_path, moderator, keymap=keymap, policy=policy)
     try:

@@ -38,15 +38,27 @@ class DeskCommands(Provider):
             (f"Filter: {value}", STATUS_HELP[value], status(value)) for value in STATUS_CYCLE
         ]
         commands += [
-            (f"Filter: toxicity ≥ {desk.filters.edge('toxicity'):g}", "only comments the scorer finds toxic",
-             label("toxicity")),
-            (f"Filter: off-topic ≥ {desk.filters.edge('off_topic'):g}", "only comments that stray from the article",
-             label("off_topic")),
+            (
+                f"Filter: toxicity ≥ {desk.filters.edge('toxicity'):g}",
+                "only comments the scorer finds toxic",
+                label("toxicity"),
+            ),
+            (
+                f"Filter: off-topic ≥ {desk.filters.edge('off_topic'):g}",
+                "only comments that stray from the article",
+                label("off_topic"),
+            ),
             ("Filter: any label", "drop the label filter", label(None)),
-            ("Filter: this article", "only comments under the selected comment's article",
-             lambda: None if desk.filters.article_id else desk.action_toggle_article_filter()),
-            ("Filter: all articles", "drop the article filter",
-             lambda: desk.set_filters(replace(desk.filters, article_id=None, article_headline=""))),
+            (
+                "Filter: this article",
+                "only comments under the selected comment's article",
+                lambda: None if desk.filters.article_id else desk.action_toggle_article_filter(),
+            ),
+            (
+                "Filter: all articles",
+                "drop the article filter",
+                lambda: desk.set_filters(replace(desk.filters, article_id=None, article_headline="")),
+            ),
             ("Search", "search text, author and title as you type", desk.action_search),
             ("Clear search", "show the listing without the search", desk.action_clear_search),
             ("Approve", "approve the selected comment", desk.action_approve),

@@ -100,8 +100,11 @@ class Filters:
 
     def query(self) -> QueueFilter:
         return QueueFilter(
-            status=None if self.status == "all" else self.status, article_id=self.article_id,
-            label=self.label, label_min=self.edge(self.label) if self.label else 0.5, search=self.search or None,
+            status=None if self.status == "all" else self.status,
+            article_id=self.article_id,
+            label=self.label,
+            label_min=self.edge(self.label) if self.label else 0.5,
+            search=self.search or None,
         )
 
     def next_status(self) -> Filters:

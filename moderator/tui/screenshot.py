@@ -42,8 +42,16 @@ def main() -> None:
     parser.add_argument("--claim-as", default="bob", help="a colleague who holds the third comment ('' for none)")
     args = parser.parse_args()
     keys = [k for k in args.keys.split(",") if k]
-    path = asyncio.run(shoot(args.db, args.out, moderator=args.moderator, at=datetime.fromisoformat(args.at),
-                             keys=keys, claim_as=args.claim_as))
+    path = asyncio.run(
+        shoot(
+            args.db,
+            args.out,
+            moderator=args.moderator,
+            at=datetime.fromisoformat(args.at),
+            keys=keys,
+            claim_as=args.claim_as,
+        )
+    )
     print(path)
 
 

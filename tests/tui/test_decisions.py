@@ -30,7 +30,10 @@ async def test_approve_moves_to_next_pending(app: ModeratorApp, other: Queue) ->
         assert other.get("c2").status is Status.APPROVED
         [decision] = other.history("c2")
         assert (decision.action, decision.moderator, decision.status_before) == (
-            Action.APPROVE, "alice", Status.PENDING)
+            Action.APPROVE,
+            "alice",
+            Status.PENDING,
+        )
         assert "c2" not in shown_ids(app)
         assert current_id(app) == "c3"
         assert "decided this session 1" in status_text(app)

@@ -19,10 +19,17 @@ WORDS = ("Windräder", "Idioten", "Genehmigung", "Pokalspiel", "dumm", "Kommunen
 
 def big_db(path: Path, clock: FixedClock) -> Queue:
     queue = Queue(open_db(path), clock=clock)
-    comments = [Comment(id=f"p{i:05d}", article_id="a-wind", author=f"u{i % 37}", number=i,
-                        posted_at=f"2026-11-01T{i % 24:02d}:{i % 60:02d}:00Z",
-                        text=" ".join(WORDS[(i * k) % len(WORDS)] for k in range(1, 1 + i % 5)) or "leer")
-                for i in range(N)]
+    comments = [
+        Comment(
+            id=f"p{i:05d}",
+            article_id="a-wind",
+            author=f"u{i % 37}",
+            number=i,
+            posted_at=f"2026-11-01T{i % 24:02d}:{i % 60:02d}:00Z",
+            text=" ".join(WORDS[(i * k) % len(WORDS)] for k in range(1, 1 + i % 5)) or "leer",
+        )
+        for i in range(N)
+    ]
     queue.add(ARTICLES, comments)
     pairs = queue.unscored(limit=N)
     queue.save_scores([(c.id, s) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)])

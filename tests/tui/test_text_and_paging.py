@@ -21,10 +21,15 @@ def test_markup_ansi_and_controls_stay_literal() -> None:
 
 
 def test_evidence_is_marked_by_span_on_escaped_text() -> None:
-    text = comment_text("\x1b[2J Ihr Idioten! Das Wetter ist schön.", toxic_words=("idioten",),
-                        passage="Das Wetter ist schön.", toxic_style="bold", passage_style="underline")
+    text = comment_text(
+        "\x1b[2J Ihr Idioten! Das Wetter ist schön.",
+        toxic_words=("idioten",),
+        passage="Das Wetter ist schön.",
+        toxic_style="bold",
+        passage_style="underline",
+    )
     plain = text.plain
-    spans = {(plain[s.start:s.end], str(s.style)) for s in text.spans}
+    spans = {(plain[s.start : s.end], str(s.style)) for s in text.spans}
     assert ("Idioten", "bold") in spans
     assert ("Das Wetter ist schön.", "underline") in spans
     assert "idiot" not in {p.lower() for p, _ in spans if p != "Idioten"}

@@ -125,8 +125,14 @@ async def test_new_comments_appear_without_restart_keeping_cursor(app: Moderator
         await settle(pilot)
         assert current_id(app) == "c3"
         article = other.article("a-wind")
-        new = Comment(id="c9", article_id="a-wind", number=9, author="neu", posted_at="2026-11-02T09:25:00Z",
-                      text="Ihr Idioten, dumm und hirnlos ist das alles, Trottel!")
+        new = Comment(
+            id="c9",
+            article_id="a-wind",
+            number=9,
+            author="neu",
+            posted_at="2026-11-02T09:25:00Z",
+            text="Ihr Idioten, dumm und hirnlos ist das alles, Trottel!",
+        )
         other.add([], [new])
         other.save_scores([("c9", FakeScorer().score([(new, article)])[0])])
         desk = app.screen
@@ -162,8 +168,18 @@ async def test_help_lists_every_key(app: ModeratorApp) -> None:
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         keys = dict((desc, key) for key, desc in app.screen.rows)
-        for desc, key in {"Approve": "a", "Reject": "r", "Undo": "u", "Note": "n", "Select": "space",
-                          "Approve sel": "A", "Reject sel": "R", "Filter": "f", "Search": "/", "Quit": "q"}.items():
+        for desc, key in {
+            "Approve": "a",
+            "Reject": "r",
+            "Undo": "u",
+            "Note": "n",
+            "Select": "space",
+            "Approve sel": "A",
+            "Reject sel": "R",
+            "Filter": "f",
+            "Search": "/",
+            "Quit": "q",
+        }.items():
             assert key in keys[desc]
         assert "j" in keys["Next"] and "k" in keys["Previous"]
         await pilot.press("escape")

@@ -45,8 +45,9 @@ class DecisionsScreen(Screen[None]):
     def reload(self, keep_id: str | None = None, cursor: int | None = None) -> None:
         raise NotImplementedError
 
-    def say(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-            timeout: float | None = None) -> None:
+    def say(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None
+    ) -> None:
         """A toast whose text may hold data (ids, names, a search): shown literally, never as markup."""
         self.notify(one_line(message, 400), title=title, severity=severity, timeout=timeout, markup=False)
 
@@ -91,8 +92,7 @@ class DecisionsScreen(Screen[None]):
     def _write(self, item: QueueItem, action: Action, reason: str) -> bool:
         """Write one decision now; on refusal, say why and show the row as it is."""
         try:
-            self.queue.decide(item.comment.id, action, self.app.moderator, reason=reason,
-                              expected_status=item.status)
+            self.queue.decide(item.comment.id, action, self.app.moderator, reason=reason, expected_status=item.status)
         except StaleDecision as exc:
             self.say(str(exc), title="Not saved: decided meanwhile", severity="error", timeout=8)
             self.reload(keep_id=item.comment.id)
@@ -106,8 +106,9 @@ class DecisionsScreen(Screen[None]):
         """Reload and put the cursor on the next open comment at or after where the decided one was."""
         self.reload(cursor=index)
         ql = self.query_one(QueueList)
-        nxt = next((i for i, it in ql.cache.loaded()
-                    if i >= index and it.status in OPEN and it.comment.id != decided_id), None)
+        nxt = next(
+            (i for i, it in ql.cache.loaded() if i >= index and it.status in OPEN and it.comment.id != decided_id), None
+        )
         if nxt is not None:
             ql.cursor = nxt
 
@@ -171,8 +172,7 @@ class DecisionsScreen(Screen[None]):
             message += f" {len(refused)} refused (decided meanwhile): {', '.join(refused[:5])}"
         self.say(message, severity="warning" if refused else "information", timeout=6)
 
-    def _write_many(self, marked: dict[str, Status], action: Action, reason: str
-                    ) -> tuple[int, list[str]]:
+    def _write_many(self, marked: dict[str, Status], action: Action, reason: str) -> tuple[int, list[str]]:
         done, refused = 0, []
         for comment_id, shown in marked.items():
             try:

@@ -121,8 +121,11 @@ class DeskScreen(DecisionsScreen):
     def refresh_status(self, shown: int | None = None) -> None:
         ql = self.query_one(QueueList)
         self.query_one(StatusBar).show(
-            self.queue.counts_by_status(), self.session_decided,
-            ql.cache.total if shown is None else shown, self.filters.describe(), self.app.moderator,
+            self.queue.counts_by_status(),
+            self.session_decided,
+            ql.cache.total if shown is None else shown,
+            self.filters.describe(),
+            self.app.moderator,
         )
 
     @on(QueueList.PagesWanted)
@@ -218,8 +221,9 @@ class DeskScreen(DecisionsScreen):
         if self.filters.article_id or current is None:
             self.set_filters(replace(self.filters, article_id=None, article_headline=""))
         else:
-            self.set_filters(replace(self.filters, article_id=current.comment.article_id,
-                                     article_headline=current.article_headline))
+            self.set_filters(
+                replace(self.filters, article_id=current.comment.article_id, article_headline=current.article_headline)
+            )
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)

@@ -51,8 +51,10 @@ class ReasonScreen(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="reason_cancel"),
-        *(Binding(str(n), f"pick({n - 1})", reason, show=False, id=f"reason_{n}")
-          for n, reason in enumerate(PRESET_REASONS, start=1)),
+        *(
+            Binding(str(n), f"pick({n - 1})", reason, show=False, id=f"reason_{n}")
+            for n, reason in enumerate(PRESET_REASONS, start=1)
+        ),
     ]
 
     def __init__(self, title: str = "Reject: why?") -> None:

@@ -17,9 +17,7 @@ INTRO = (
 )
 
 
-def help_rows(
-    bindings: Iterable[ActiveBinding], key_display: Callable[[Binding], str]
-) -> list[tuple[str, str]]:
+def help_rows(bindings: Iterable[ActiveBinding], key_display: Callable[[Binding], str]) -> list[tuple[str, str]]:
     """(keys, description) per action, keys of one action joined: ``j / ↓  Next``."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for active in bindings:

@@ -80,8 +80,9 @@ class CommentView(VerticalScroll):
         head.append_text(safe_line(c.author or "—", "bold", width=40))
         when = age(c.posted_at, self.now)
         head.append(f"  {f'{when} ago' if when else '(no date)'}  {STATUS_LABEL[item.status]}", style="dim")
-        other = claimed_by or (item.claimed_by if item.claimed_by != self.me and item.claimed_until > iso_z(self.now)
-                               else "")
+        other = claimed_by or (
+            item.claimed_by if item.claimed_by != self.me and item.claimed_until > iso_z(self.now) else ""
+        )
         if other:
             head.append("  🔒 claimed by ", style=self._style("claimed"))
             head.append_text(safe_line(other, self._style("claimed"), width=30))
@@ -92,10 +93,14 @@ class CommentView(VerticalScroll):
             passage = f" (passage {s.passage_off_topic:.2f})" if s.passage_off_topic is not None else ""
             head.append(f" · off-topic {s.off_topic:.2f}{passage} · ")  # a drifting comment: passage >> whole
             head.append_text(safe_line(s.model_version, "dim", width=40))
-            legend = [Text(name, style=self._style(kind)) for name, kind, shown in (
-                ("toxic words", "toxic", bool(s.toxic_words)),
-                ("off-topic passage", "passage", bool(self._passage(detail))),
-            ) if shown]
+            legend = [
+                Text(name, style=self._style(kind))
+                for name, kind, shown in (
+                    ("toxic words", "toxic", bool(s.toxic_words)),
+                    ("off-topic passage", "passage", bool(self._passage(detail))),
+                )
+                if shown
+            ]
             if legend:
                 head.append("\nmarked: ", style="dim")
                 head.append_text(Text(" · ", style="dim").join(legend))
@@ -115,7 +120,8 @@ class CommentView(VerticalScroll):
             "\n" + detail.item.comment.text,
             toxic_words=s.toxic_words if s else (),
             passage=self._passage(detail),
-            toxic_style=self._style("toxic"), passage_style=self._style("passage"),
+            toxic_style=self._style("toxic"),
+            passage_style=self._style("passage"),
         )
 
     def _thread(self, detail: CommentDetail) -> Text:

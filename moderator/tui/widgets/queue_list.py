@@ -40,9 +40,16 @@ class QueueList(ScrollView, can_focus=True):
         Binding("space", "toggle_mark", "Select", id="select"),
     ]
     COMPONENT_CLASSES = {
-        "queue-list--cursor", "queue-list--marked", "queue-list--claimed", "queue-list--pending",
-        "queue-list--flagged", "queue-list--approved", "queue-list--rejected", "queue-list--high",
-        "queue-list--low", "queue-list--dim",
+        "queue-list--cursor",
+        "queue-list--marked",
+        "queue-list--claimed",
+        "queue-list--pending",
+        "queue-list--flagged",
+        "queue-list--approved",
+        "queue-list--rejected",
+        "queue-list--high",
+        "queue-list--low",
+        "queue-list--dim",
     }
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -168,16 +175,31 @@ class QueueList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         item = self.cache.row(index)
         now = self.now
-        key = (index, self.cache.generation, self._serial, index == self.cursor, width, self.has_focus,
-               item is not None and item.comment.id in self.marked, int(now.timestamp()) // 60)
+        key = (
+            index,
+            self.cache.generation,
+            self._serial,
+            index == self.cursor,
+            width,
+            self.has_focus,
+            item is not None and item.comment.id in self.marked,
+            int(now.timestamp()) // 60,
+        )
         if item is not None and key in self._strips:
             return self._strips[key]
         if item is None:
             self._want(index, index + self.size.height)
             text = rows.placeholder(index)
         else:
-            text = rows.row(item, width=width, now=now, me=self.me,
-                            marked=item.comment.id in self.marked, style=self._style, edges=self.edges)
+            text = rows.row(
+                item,
+                width=width,
+                now=now,
+                me=self.me,
+                marked=item.comment.id in self.marked,
+                style=self._style,
+                edges=self.edges,
+            )
         if index == self.cursor:
             text.stylize(self._style("queue-list--cursor"))
         strip = Strip(list(text.render(self.app.console))).crop_extend(0, width, base).apply_style(base)

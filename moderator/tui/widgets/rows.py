@@ -21,8 +21,12 @@ CLAIM_W = 10
 AGE_W = 4
 SCORE_W = 10
 FIXED_W = 2 + 2 + 8 + 1 + SCORE_W * 2 + AUTHOR_W + 1 + CLAIM_W + 1 + 1 + AGE_W
-STATUS_LABEL = {Status.PENDING: "pending", Status.FLAGGED: "flagged", Status.APPROVED: "approved",
-                Status.REJECTED: "rejected"}
+STATUS_LABEL = {
+    Status.PENDING: "pending",
+    Status.FLAGGED: "flagged",
+    Status.APPROVED: "approved",
+    Status.REJECTED: "rejected",
+}
 
 StyleFor = Callable[[str], Style]
 
@@ -62,8 +66,9 @@ def header(width: int) -> Text:
     )
 
 
-def row(item: QueueItem, *, width: int, now: datetime, me: str, marked: bool, style: StyleFor,
-        edges: tuple[float, float]) -> Text:
+def row(
+    item: QueueItem, *, width: int, now: datetime, me: str, marked: bool, style: StyleFor, edges: tuple[float, float]
+) -> Text:
     """One row as Text; data columns are literal text, styles come from the widget's component classes.
 
     A score shows as high from its label's review edge (toxicity, off-topic), the policy's "a human looks" line.
