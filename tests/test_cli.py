@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from moderator.cli import main
+from tests.fixtures import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo"
 
 

@@ -9,7 +9,7 @@ import json
 from moderator.export import LOG_FIELDS, log_records, neutralise_cell, write_log
 from moderator.records import Comment
 from moderator.store import Queue
-from tests.conftest import ARTICLE
+from tests.fixtures import ARTICLE
 
 
 def test_jsonl_log_has_one_record_per_decision_with_scores(queue: Queue, clock) -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from moderator.ingest import ParsedSource, Rejected, detect_format, read_source
 from moderator.ingest.forum_dump import split_kicker
+from tests.fixtures import SHARED
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SAMPLES = SHARED / "samples"
 
 

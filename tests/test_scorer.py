@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from tests.fixtures import REPO, SHARED
+
 MODEL_DIR = REPO / "models" / "moderator-de-v1"
 WINDKRAFT = SHARED / "samples" / "forum_page_windkraft.txt"
 
@@ -112,8 +111,7 @@ def test_drifting_comments_report_the_passage_that_drifts(scorer) -> None:
     import json
 
     from moderator.ingest.forum_dump import parse_forum
-
-    from .conftest import shared_path
+    from tests.fixtures import shared_path
 
     checked = 0
     # The three pages this model was checked on; the 18 added since are issue 12's (drift under real articles).

@@ -11,7 +11,7 @@ import pytest
 
 from moderator.records import Action, Article, Comment, Status
 from moderator.store import Queue, QueueFilter, StaleDecision, StoreError, open_db
-from tests.conftest import ARTICLE, COMMENTS
+from tests.fixtures import ARTICLE, COMMENTS
 
 
 def test_adding_the_same_comments_twice_adds_nothing(queue: Queue) -> None:

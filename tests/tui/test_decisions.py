@@ -6,7 +6,7 @@ from moderator.records import Action, Status
 from moderator.store import Queue, QueueFilter
 from moderator.tui.app import ModeratorApp
 from moderator.tui.screens.dialogs import ConfirmScreen, ReasonScreen
-from tests.tui.conftest import settle
+from tests.tui.fixtures import settle
 from tests.tui.helpers import current_id, row_texts, shown_ids, status_text, toasts
 
 SIZE = (120, 36)

@@ -10,7 +10,8 @@ from moderator.store import Queue, QueueFilter, open_db
 from moderator.tui.app import make_app
 from moderator.tui.data import MAX_PAGES, PAGE_SIZE
 from moderator.tui.widgets.queue_list import QueueList
-from tests.tui.conftest import ARTICLES, FixedClock, settle
+from tests.fixtures import FixedClock
+from tests.tui.fixtures import ARTICLES, settle
 from tests.tui.helpers import current_id
 
 N = PAGE_SIZE * (MAX_PAGES + 2) + 7

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from textual.pilot import Pilot
 
 from moderator.tui.app import ModeratorApp
-from tests.tui.conftest import settle
+from tests.tui.fixtures import settle
 
 SIZE = (120, 36)
 

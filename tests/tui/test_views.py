@@ -11,7 +11,7 @@ from moderator.tui.app import ModeratorApp, make_app
 from moderator.tui.screens.desk import DeskScreen
 from moderator.tui.screens.help import HelpScreen
 from moderator.tui.widgets.queue_list import QueueList
-from tests.tui.conftest import settle
+from tests.tui.fixtures import settle
 from tests.tui.helpers import current_id, row_texts, shown_ids, static_text, status_text, toasts
 
 SIZE = (120, 36)
