@@ -12,6 +12,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from moderator.policy import risk_score  # noqa: E402
 from moderator.records import Article, Comment  # noqa: E402
 from moderator.scoring.fake import FakeScorer  # noqa: E402
 from moderator.store import Queue, open_db  # noqa: E402
@@ -112,7 +113,9 @@ def make_queue(clock: FixedClock) -> Callable[..., Queue]:
         queue.add([ARTICLE], COMMENTS)
         if scored:
             pairs = queue.unscored(limit=100)
-            queue.save_scores([(c.id, s) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)])
+            queue.save_scores(
+                [(c.id, s, risk_score(s)) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)]
+            )
         return queue
 
     return factory

@@ -11,6 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
 
+from moderator.policy import risk_score
 from moderator.records import Article, Comment
 from moderator.scoring.fake import FakeScorer
 from moderator.store import Queue, open_db
@@ -114,7 +115,7 @@ def build_db(path: Path, clock: Callable[[], datetime]) -> Path:
     queue = Queue(open_db(path), clock=clock)
     queue.add(ARTICLES, COMMENTS)
     pairs = queue.unscored(limit=100)
-    queue.save_scores([(c.id, s) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)])
+    queue.save_scores([(c.id, s, risk_score(s)) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)])
     queue.db.conn.close()
     return path
 
