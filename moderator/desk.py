@@ -89,6 +89,8 @@ class Desk:
 
     def would_overrule(self, comment_id: str, seen: Status | None = None) -> AlreadyDecided | None:
         """The refusal a decision without ``overrule`` would meet, so a face can ask before, not after."""
+        if seen is not None and seen.is_open:
+            return None  # shown open: still open (no overrule), or decided meanwhile (stale, the store refuses)
         item = self.queue.require(comment_id)
         if item.status.is_decided and seen in (None, item.status):
             return AlreadyDecided(self.queue.describe_status(item))
