@@ -21,6 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from moderator.policy import risk_score
 from moderator.records import Article, Comment
 from moderator.scoring.fake import FakeScorer
 from moderator.store import Queue, open_db
@@ -78,7 +79,7 @@ def build(path: Path, n: int) -> None:
     for start in range(0, n, 5000):
         batch = comments[start : start + 5000]
         scores = scorer.score([(c, by_id[c.article_id]) for c in batch])
-        queue.save_scores([(c.id, s) for c, s in zip(batch, scores, strict=True)])
+        queue.save_scores([(c.id, s, risk_score(s)) for c, s in zip(batch, scores, strict=True)])
     queue.db.conn.close()
 
 

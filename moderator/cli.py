@@ -12,13 +12,18 @@ from collections.abc import Callable
 from enum import IntEnum
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from moderator import __version__
 from moderator.config import Settings, load_settings
+from moderator.records import STATUS_FILTER_NAMES
 from moderator.textsafe import one_line, printable
+
+if TYPE_CHECKING:
+    from moderator.desk import Desk
+    from moderator.records import Decision
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -161,7 +166,7 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, as_json: bool, settings: Se
 
 
 # -- list / show ----------------------------------------------------------------------------------------------
-STATUS_OPTION = click.Choice(["pending", "flagged", "open", "approved", "rejected", "decided", "all"])
+STATUS_OPTION = click.Choice(STATUS_FILTER_NAMES)
 
 
 @main.command("list")
@@ -223,7 +228,7 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
     item = queue.get(comment_id)
     if item is None:
         raise Fail(f"no comment with id {comment_id!r}")
-    history = [_decision_json(d) for d in queue.history(comment_id)]
+    history = [d.as_json() for d in queue.history(comment_id)]
     if as_json:
         emit_json({**item.as_json(), "history": history})
         return
@@ -245,55 +250,82 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
         click.echo(f"{d['decided_at']} {d['moderator']}: {d['action']} {one_line(d['reason'])}")
 
 
-def _decision_json(decision: Any) -> dict[str, Any]:
-    return {
-        "id": decision.id,
-        "comment_id": decision.comment_id,
-        "action": decision.action.value,
-        "status_before": decision.status_before.value,
-        "status_after": decision.status_after.value,
-        "reason": decision.reason,
-        "rule": decision.rule,
-        "moderator": decision.moderator,
-        "decided_at": decision.decided_at,
-        "reverts": decision.reverts,
-        "model_version": decision.model_version,
-    }
-
-
-def report_decision(decision: Any, as_json: bool, suffix: str = "") -> None:
+def report_decision(decision: Decision, as_json: bool, suffix: str = "") -> None:
     """A decision as JSON on stdout, or as a one-line status change on stderr."""
     if as_json:
-        emit_json(_decision_json(decision))
+        emit_json(decision.as_json())
     else:
-        notice(f"{decision.comment_id}: {decision.status_before.value} -> {decision.status_after.value}{suffix}")
+        notice_decision(decision, suffix)
+
+
+def notice_decision(decision: Decision, suffix: str = "") -> None:
+    """A decision as a one-line status change on stderr (the id is data: escaped)."""
+    comment_id = printable(decision.comment_id, keep_newlines=False)
+    notice(f"{comment_id}: {decision.status_before.value} -> {decision.status_after.value}{suffix}")
+
+
+def desk_for(settings: Settings) -> Desk:
+    """The desk's rules for this moderator on the queue at ``settings.db``."""
+    from moderator.desk import Desk
+
+    return Desk(open_queue(settings), settings.moderator)
+
+
+def refusal_text(error: Exception) -> str:
+    """A refused decision's message; an overrule also says how to force it."""
+    from moderator.desk import AlreadyDecided
+
+    return f"{error}; use --force to overrule" if isinstance(error, AlreadyDecided) else str(error)
 
 
 # -- decisions ------------------------------------------------------------------------------------------------
 @main.command()
-@click.argument("comment_id")
+@click.argument("comment_ids", metavar="ID [ID ...]", nargs=-1, required=True)
 @click.argument("action", type=click.Choice(["approve", "reject"]))
 @click.option("--reason", default="", help="Why (shown in the moderation log).")
 @click.option("--moderator", default=None, help="Who decides (default: $MODERATOR_MODERATOR, then $USER).")
-@click.option("--force", is_flag=True, help="Overrule an earlier decision on this comment.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--force", is_flag=True, help="Overrule an earlier decision on these comments.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision (a list of them for several ids).")
 @common_options
-def decide(comment_id: str, action: str, reason: str, force: bool, as_json: bool, settings: Settings) -> None:
-    """Approve or reject a comment. An already decided comment is refused unless --force."""
+def decide(
+    comment_ids: tuple[str, ...], action: str, reason: str, force: bool, as_json: bool, settings: Settings
+) -> None:
+    """Approve or reject one or more comments. An already decided comment is refused unless --force.
+
+    With several ids, each refusal is reported as ID: reason, the others are decided, and the exit code is 1.
+    """
+    desk = desk_for(settings)
+    if len(comment_ids) == 1:
+        decide_one(desk, comment_ids[0], action, reason=reason, force=force, as_json=as_json)
+    else:
+        decide_several(desk, comment_ids, action, reason=reason, force=force, as_json=as_json)
+
+
+def decide_one(desk: Desk, comment_id: str, action: str, *, reason: str, force: bool, as_json: bool) -> None:
+    """`moderator decide ID ACTION`: a refusal is the command's error."""
     from moderator.store import StoreError
 
-    queue = open_queue(settings)
     try:
-        item = queue.require(comment_id)
-        expected = None if force else item.status
-        if not force and item.status.value in ("approved", "rejected"):
-            last = queue.last_decision(comment_id)
-            who = f" by {last.moderator} at {last.decided_at}" if last else ""
-            raise Fail(f"comment {comment_id} is already {item.status.value}{who}; use --force to overrule")
-        decision = queue.decide(comment_id, action, settings.moderator, reason=reason, expected_status=expected)
+        decision = desk.decide(comment_id, action, reason=reason, overrule=force)
     except StoreError as exc:
-        raise Fail(str(exc)) from exc
+        raise Fail(refusal_text(exc)) from exc
     report_decision(decision, as_json)
+
+
+def decide_several(
+    desk: Desk, comment_ids: tuple[str, ...], action: str, *, reason: str, force: bool, as_json: bool
+) -> None:
+    """`moderator decide ID ID ... ACTION`: decide what may be, report each refusal, exit 1 if any."""
+    outcome = desk.decide_many(comment_ids, action, reason=reason, overrule=force)
+    for refusal in outcome.refused:
+        notice(printable(f"{refusal.comment_id}: {refusal_text(refusal.error)}", keep_newlines=False))
+    if as_json:
+        emit_json([decision.as_json() for decision in outcome.decided])
+    else:
+        for decision in outcome.decided:
+            notice_decision(decision)
+    if outcome.refused:
+        sys.exit(ExitCode.ERROR)
 
 
 @main.command()
@@ -305,9 +337,8 @@ def undo(comment_id: str | None, as_json: bool, settings: Settings) -> None:
     """Undo your latest decision (on COMMENT_ID if given) by appending a revert; nothing is deleted."""
     from moderator.store import StoreError
 
-    queue = open_queue(settings)
     try:
-        decision = queue.undo(settings.moderator, comment_id)
+        decision = desk_for(settings).undo(comment_id)
     except StoreError as exc:
         raise Fail(str(exc)) from exc
     report_decision(decision, as_json, " (undone)")
@@ -323,7 +354,7 @@ def note(comment_id: str, text: str, settings: Settings) -> None:
     from moderator.store import StoreError
 
     try:
-        open_queue(settings).note(comment_id, settings.moderator, text)
+        desk_for(settings).note(comment_id, text)
     except StoreError as exc:
         raise Fail(str(exc)) from exc
 
@@ -356,14 +387,14 @@ def stats(as_json: bool, settings: Settings) -> None:
 @common_options
 def export(fmt: str, output: Path | None, since: str | None, until: str | None, settings: Settings) -> None:
     """Export the moderation log: every decision with who, when, what, why, scores and model version."""
+    from moderator.clock import BadMoment, parse_moment
     from moderator.export import log_records, write_log
-    from moderator.store import StoreError, parse_moment
 
     for name, value in (("--since", since), ("--until", until)):
         try:
             if value:
                 parse_moment(value)
-        except StoreError as exc:
+        except BadMoment as exc:
             raise click.BadParameter(str(exc), param_hint=name) from exc
     queue = open_queue(settings)
     records = log_records(queue, since, until)

@@ -56,29 +56,22 @@ def log_records(queue: Queue, since: str | None = None, until: str | None = None
 
 
 def _record(decision: Decision, article_id: str, headline: str, author: str, number: int | None) -> dict[str, Any]:
+    """A decision as `Decision.as_json` has it, with its comment's context and scores, in LOG_FIELDS order."""
     scores = decision.scores
-    return {
+    fields = {
+        **decision.as_json(),
         "decision_id": decision.id,
-        "decided_at": decision.decided_at,
-        "comment_id": decision.comment_id,
         "article_id": article_id,
         "article_headline": headline,
         "author": author,
         "comment_number": number,
-        "action": decision.action.value,
-        "status_before": decision.status_before.value,
-        "status_after": decision.status_after.value,
-        "reason": decision.reason,
-        "rule": decision.rule,
-        "moderator": decision.moderator,
-        "reverts": decision.reverts,
-        "model_version": decision.model_version,
         "toxicity": scores.toxicity if scores else None,
         "off_topic": scores.off_topic if scores else None,
         "labels": dict(scores.labels) if scores else {},
         "toxic_words": list(scores.toxic_words) if scores else [],
         "off_topic_passage": scores.off_topic_passage if scores else "",
     }
+    return {name: fields[name] for name in LOG_FIELDS}
 
 
 def neutralise_cell(value: Any) -> Any:

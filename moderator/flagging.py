@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from moderator.desk import Desk
 from moderator.policy import Outcome, Policy
 from moderator.records import Comment, Scores, Status
 from moderator.scoring.base import Scorer
@@ -108,17 +109,17 @@ class Flagger:
         return self._parent_outcomes[parent_id]
 
     def _commit(self, judged: list[tuple[Comment, Scores | None, Outcome, str]]) -> None:
-        """One transaction per batch: all of a batch's decisions land, or none."""
+        """One transaction per batch: all of a batch's decisions land, or none.
+
+        Written through the desk like a moderator's, as decisions on comments seen pending: one set of rules
+        for every decision, and a comment a moderator decided meanwhile is refused (theirs stands).
+        """
+        desk = Desk(self.queue, self.moderator)
         with self.queue.transaction():
             for comment, scores, outcome, rule in judged:
                 try:
-                    self.queue.decide(
-                        comment.id,
-                        outcome.action,
-                        self.moderator,
-                        rule=rule,
-                        reason=_score_summary(scores),
-                        expected_status=Status.PENDING,
+                    desk.decide(
+                        comment.id, outcome.action, rule=rule, reason=_score_summary(scores), seen=Status.PENDING
                     )
                 except StaleDecision:  # a moderator got there first: theirs stands
                     continue

@@ -6,8 +6,11 @@ They are deliberately dumb dataclasses so every room can be tested without the o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from moderator.clock import iso
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,58 @@ class Status(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
 
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for a human: the desk's default view and the next-comment rule look for these."""
+        return self in OPEN_STATUSES
+
+    @property
+    def is_decided(self) -> bool:
+        """Approved or rejected: changing it again is an overrule."""
+        return self in DECIDED_STATUSES
+
+
+OPEN_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.FLAGGED)
+DECIDED_STATUSES: tuple[Status, ...] = (Status.APPROVED, Status.REJECTED)
+
+# Every name a listing can be filtered by (`moderator list --status`, the desk's filters), and what it means;
+# None means no filter at all.
+STATUS_FILTERS: dict[str, tuple[Status, ...] | None] = {
+    "pending": (Status.PENDING,),
+    "flagged": (Status.FLAGGED,),
+    "open": OPEN_STATUSES,
+    "approved": (Status.APPROVED,),
+    "rejected": (Status.REJECTED,),
+    "decided": DECIDED_STATUSES,
+    "all": None,
+}
+STATUS_FILTER_NAMES: tuple[str, ...] = tuple(STATUS_FILTERS)
+# The filters the desk cycles through with `f`, what still needs a human first.
+REVIEW_FILTER_CYCLE: tuple[str, ...] = ("open", "pending", "flagged", "decided", "all")
+
+
+class UnknownStatusFilter(ValueError):
+    """A status filter name that is not in STATUS_FILTERS; the message lists the valid ones."""
+
+
+def statuses_for(filter_name: str | None) -> tuple[Status, ...] | None:
+    """The statuses a filter name selects; None (no filter) for 'all' or no name."""
+    if filter_name is None:
+        return None
+    try:
+        return STATUS_FILTERS[filter_name]
+    except KeyError:
+        choices = ", ".join([*(s.value for s in Status), "decided", "open", "all"])
+        raise UnknownStatusFilter(f"unknown status {filter_name!r}; choose one of {choices}") from None
+
+
+def claim_is_live(until: str, now: datetime) -> bool:
+    """Whether a claim stored as running ``until`` (see `moderator.clock.iso`) still holds at ``now``.
+
+    The one place a claim's expiry is judged: the store when a claim is taken, the desk when it shows locks.
+    """
+    return bool(until) and until > iso(now)
+
 
 STATUS_AFTER: dict[Action, Status] = {
     Action.APPROVE: Status.APPROVED,
@@ -126,6 +181,22 @@ class Decision:
     scores: Scores | None = None
     model_version: str = ""
 
+    def as_json(self) -> dict[str, Any]:
+        """The shape `moderator show --json` (its history) and `moderator decide --json` print."""
+        return {
+            "id": self.id,
+            "comment_id": self.comment_id,
+            "action": self.action.value,
+            "status_before": self.status_before.value,
+            "status_after": self.status_after.value,
+            "reason": self.reason,
+            "rule": self.rule,
+            "moderator": self.moderator,
+            "decided_at": self.decided_at,
+            "reverts": self.reverts,
+            "model_version": self.model_version,
+        }
+
 
 @dataclass(frozen=True)
 class QueueItem:
@@ -138,6 +209,12 @@ class QueueItem:
     scores: Scores | None
     claimed_by: str = ""
     claimed_until: str = ""
+
+    def held_by_other(self, me: str, now: datetime) -> str:
+        """Who else holds a live claim on this comment at ``now``; empty when nobody (or only ``me``) does."""
+        if self.claimed_by and self.claimed_by != me and claim_is_live(self.claimed_until, now):
+            return self.claimed_by
+        return ""
 
     def as_json(self) -> dict[str, Any]:
         """The shape `moderator list --json` prints: one flat object per comment."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from moderator.policy import risk_score
 from moderator.records import Article, Comment
 from moderator.scoring.fake import FakeScorer
 from moderator.store import Queue, open_db
@@ -102,5 +103,6 @@ def scored_queue(
     queue.add(articles, comments)
     if scored:
         pairs = queue.unscored(limit=len(comments) + 1)
-        queue.save_scores([(c.id, s) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)])
+        scores = FakeScorer().score(pairs)
+        queue.save_scores([(c.id, s, risk_score(s)) for (c, _), s in zip(pairs, scores, strict=True)])
     return queue

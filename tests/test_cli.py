@@ -110,6 +110,45 @@ def test_score_decide_undo_export_round_trip(run, tmp_path: Path) -> None:
     run("export", "--since", "yesterday", expect=2)
 
 
+def test_deciding_a_decided_comment_names_the_decision_and_how_to_overrule(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    run("decide", "demo-104", "reject", "--moderator", "ana")
+    refused = run("decide", "demo-104", "approve", "--moderator", "ben", expect=1)
+    assert "comment demo-104 is already rejected by ana at " in refused.stderr
+    assert refused.stderr.rstrip().endswith("; use --force to overrule")
+    forced = json.loads(run("decide", "demo-104", "approve", "--moderator", "ben", "--force", "--json").stdout)
+    assert (forced["status_before"], forced["status_after"], forced["moderator"]) == ("rejected", "approved", "ben")
+
+
+def test_decide_several_ids_decides_the_rest_and_reports_each_refusal(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    run("decide", "demo-101", "approve", "--moderator", "ana")
+    result = run("decide", "demo-101", "demo-102", "nope", "demo-103", "reject", "--reason", "spam", "--json", expect=1)
+    decided = json.loads(result.stdout)
+    assert [(d["comment_id"], d["status_after"], d["reason"]) for d in decided] == [
+        ("demo-102", "rejected", "spam"),
+        ("demo-103", "rejected", "spam"),
+    ]
+    lines = result.stderr.splitlines()
+    assert any(
+        line.startswith("demo-101: comment demo-101 is already approved by ana at ")
+        and line.endswith("; use --force to overrule")
+        for line in lines
+    )
+    assert "nope: no comment with id 'nope'" in lines
+    statuses = {i["id"]: i["status"] for i in listed(run)}
+    assert (statuses["demo-101"], statuses["demo-102"], statuses["demo-103"]) == ("approved", "rejected", "rejected")
+
+
+def test_decide_several_ids_all_decided_exits_0_and_force_overrules(run) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    result = run("decide", "demo-101", "demo-102", "approve", "--moderator", "ana")
+    assert "demo-101: pending -> approved" in result.stderr and "demo-102: pending -> approved" in result.stderr
+    forced = json.loads(run("decide", "demo-101", "demo-102", "reject", "--force", "--json").stdout)
+    assert [d["status_before"] for d in forced] == ["approved", "approved"]
+    run("decide", "approve", expect=2)  # no id at all is a usage error
+
+
 def test_flag_json_and_fail_on_flagged(run) -> None:
     run("ingest", str(DEMO / "comments.jsonl"))
     dry = json.loads(run("flag", "--model", "lexical-fake", "--dry-run", "--json").stdout)

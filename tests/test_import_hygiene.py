@@ -20,7 +20,9 @@ def loaded_after(stmt: str, modules: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize(
     "module",
     [
+        "moderator.clock",
         "moderator.store",
+        "moderator.desk",
         "moderator.export",
         "moderator.cli",
         "moderator.policy",

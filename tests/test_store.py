@@ -1,4 +1,7 @@
-"""The queue store: idempotent adds, risk order, decisions, undo, claims, append-only log, concurrency."""
+"""The queue store: idempotent adds, risk order, the decision log, undo, claims, append-only log, concurrency.
+
+The rules above the store (overrules, bulk decisions, claim lengths) are tested in test_desk.py.
+"""
 
 from __future__ import annotations
 
@@ -111,19 +114,18 @@ def test_decisions_table_is_append_only(queue: Queue) -> None:
     assert queue.history("c1")[0].moderator == "ana"
 
 
-def test_claims_expire_and_show_who_holds_them(queue: Queue, clock) -> None:
-    assert queue.claim("c1", "ana") is None
-    assert queue.claim("c1", "ben") == "ana"
-    assert queue.claimed_by_other("c1", "ben") == "ana"
-    assert queue.require("c1").claimed_by == "ana"
-    clock.advance(301)
-    assert queue.claim("c1", "ben") is None
-    queue.release("ben")
-    assert queue.require("c1").claimed_by == ""
+def test_claims_expire_after_their_ttl_and_show_who_holds_them(queue: Queue, clock) -> None:
+    assert queue.claim("c1", "ana", ttl_s=60) is None
+    assert queue.claim("c1", "ben", ttl_s=60) == "ana"
+    assert queue.claimed_by_other("c1", "ben") == "ana" and queue.claimed_by_other("c1", "ana") is None
+    clock.advance(60)
+    assert queue.claimed_by_other("c1", "ben") is None
+    assert queue.claim("c1", "ben", ttl_s=60) is None
+    assert queue.require("c1").claimed_by == "ben"
 
 
 def test_decision_releases_the_claim(queue: Queue) -> None:
-    queue.claim("c1", "ana")
+    queue.claim("c1", "ana", ttl_s=300)
     queue.decide("c1", "approve", "ana")
     assert queue.require("c1").claimed_by == ""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from moderator.policy import risk_score
 from moderator.scoring.base import Scorer
 from moderator.store import Queue
 
@@ -35,7 +36,9 @@ def score_queue(
         if not pairs:
             return ScoreRun(scored, scorer.model_version)
         results = scorer.score(pairs)
-        queue.save_scores([(comment.id, scores) for (comment, _), scores in zip(pairs, results, strict=True)])
+        queue.save_scores(
+            [(comment.id, scores, risk_score(scores)) for (comment, _), scores in zip(pairs, results, strict=True)]
+        )
         after = pairs[-1][0].id
         scored += len(pairs)
         if on_batch:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from textual.app import App
 
+from moderator.clock import utc_now
+from moderator.desk import Desk
 from moderator.policy import Policy
-from moderator.store import Queue, open_db, utc_now
+from moderator.store import Queue, open_db
 from moderator.tui.screens.desk import DeskScreen
 
 Clock = Callable[[], datetime]
@@ -54,7 +56,7 @@ class ModeratorApp(App[None]):
 
     def release_and_exit(self) -> None:
         """Quit, dropping this moderator's claims so colleagues can pick the comments up at once."""
-        self.queue.release(self.moderator)
+        Desk(self.queue, self.moderator).release()
         self.exit()
 
 
@@ -81,4 +83,4 @@ def run_review(
     try:
         app.run()
     finally:
-        app.queue.release(moderator)
+        Desk(app.queue, moderator).release()

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from moderator.policy import Policy
-from moderator.records import Article, Decision, QueueItem
+from moderator.records import REVIEW_FILTER_CYCLE, Article, Decision, QueueItem
 from moderator.store import Queue, QueueFilter
 
 PAGE_SIZE = 100
 MAX_PAGES = 8
-STATUS_CYCLE = ("open", "pending", "flagged", "decided", "all")
+STATUS_CYCLE = REVIEW_FILTER_CYCLE
 LABEL_CYCLE = (None, "toxicity", "off_topic")
 
 

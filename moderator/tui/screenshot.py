@@ -11,6 +11,7 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
+from moderator.desk import Desk
 from moderator.store import Queue, QueueFilter, open_db
 from moderator.tui.app import make_app
 
@@ -20,7 +21,7 @@ async def shoot(db: Path, out: Path, *, moderator: str, at: datetime, keys: list
         other = Queue(open_db(db), clock=lambda: at)
         rows = other.items(QueueFilter(status="open"), limit=3)
         if len(rows) == 3:
-            other.claim(rows[2].comment.id, claim_as)
+            Desk(other, claim_as).claim(rows[2].comment.id)
         other.db.conn.close()
     app = make_app(db, moderator, clock=lambda: at)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moderator.desk import Desk
 from moderator.records import Action, Status
 from moderator.store import Queue, QueueFilter
 from moderator.tui.app import ModeratorApp
@@ -123,7 +124,7 @@ async def test_note_is_logged_without_status_change(app: ModeratorApp, other: Qu
 
 
 async def test_claimed_by_other_asks_before_deciding(app: ModeratorApp, other: Queue) -> None:
-    assert other.claim("c2", "bob") is None
+    assert Desk(other, "bob").claim("c2") is None
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "🔒" in row_texts(app)[0] and "bob" in row_texts(app)[0]
@@ -150,6 +151,34 @@ async def test_stale_decision_is_refused_and_row_refreshes(app: ModeratorApp, ot
         assert [d.moderator for d in other.history("c2")] == ["bob"]
         assert any("already rejected by bob" in t for t in toasts(app))
         assert "c2" not in shown_ids(app)  # the open queue no longer holds it
+
+
+async def test_overruling_a_decided_comment_asks_first(app: ModeratorApp, other: Queue) -> None:
+    other.decide("c2", Action.REJECT, "bob", reason="insult")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f", "f", "f")  # open -> pending -> flagged -> decided
+        await settle(pilot)
+        assert shown_ids(app) == ["c2"] and current_id(app) == "c2"
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        question = app.screen.question.plain
+        assert "comment c2 is already rejected by bob at 2026-11-02T09:30:00Z" in question and "Overrule?" in question
+        await pilot.press("n")
+        await settle(pilot)
+        assert other.get("c2").status is Status.REJECTED and len(other.history("c2")) == 1
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert other.get("c2").status is Status.APPROVED
+        overrule = other.history("c2")[-1]
+        assert (overrule.action, overrule.moderator, overrule.status_before) == (
+            Action.APPROVE,
+            "alice",
+            Status.REJECTED,
+        )
 
 
 async def test_quit_releases_claims(app: ModeratorApp, other: Queue) -> None:

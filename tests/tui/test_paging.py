@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from moderator.policy import risk_score
 from moderator.records import Comment
 from moderator.scoring.fake import FakeScorer
 from moderator.store import Queue, QueueFilter, open_db
@@ -33,7 +34,7 @@ def big_db(path: Path, clock: FixedClock) -> Queue:
     ]
     queue.add(ARTICLES, comments)
     pairs = queue.unscored(limit=N)
-    queue.save_scores([(c.id, s) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)])
+    queue.save_scores([(c.id, s, risk_score(s)) for (c, _), s in zip(pairs, FakeScorer().score(pairs), strict=True)])
     return queue
 
 

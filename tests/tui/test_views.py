@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from moderator.policy import risk_score
 from moderator.records import Action, Comment
 from moderator.scoring.fake import FakeScorer
 from moderator.store import Queue, QueueFilter
@@ -134,7 +135,8 @@ async def test_new_comments_appear_without_restart_keeping_cursor(app: Moderator
             text="Ihr Idioten, dumm und hirnlos ist das alles, Trottel!",
         )
         other.add([], [new])
-        other.save_scores([("c9", FakeScorer().score([(new, article)])[0])])
+        scores = FakeScorer().score([(new, article)])[0]
+        other.save_scores([("c9", scores, risk_score(scores))])
         desk = app.screen
         assert isinstance(desk, DeskScreen)
         desk._poll()

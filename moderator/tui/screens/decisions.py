@@ -1,8 +1,9 @@
 """The desk's decisions: approve, reject (with a reason), undo, notes, and bulk decisions on marked rows.
 
-Every decision is written at once through `Queue.decide` with the status the screen showed, so a comment
-decided meanwhile by someone else is refused (StaleDecision) rather than overwritten. Comments another
-moderator has open are decided only after an explicit confirmation.
+The rules are `moderator.desk`'s, shared with the CLI; this module asks the questions they call for. Every
+decision is written at once with the status the screen showed, so a comment decided meanwhile by someone else
+is refused (StaleDecision) rather than overwritten. A comment another moderator has open, and an approved or
+rejected one (an overrule), are decided only after an explicit confirmation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from textual import work
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from moderator.desk import BulkOutcome, Desk
 from moderator.records import Action, QueueItem, Status
 from moderator.store import StaleDecision, StoreError
 from moderator.textsafe import one_line
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
     from moderator.store import Queue
     from moderator.tui.app import ModeratorApp
 
-OPEN = (Status.PENDING, Status.FLAGGED)
 VERB = {Action.APPROVE: "Approve", Action.REJECT: "Reject"}
 
 
@@ -41,6 +42,11 @@ class DecisionsScreen(Screen[None]):
     def queue(self) -> Queue:
         """The app's Queue, on the UI thread's connection."""
         return self.app.queue
+
+    @property
+    def desk(self) -> Desk:
+        """The desk's rules for this moderator, on the UI thread's connection."""
+        return Desk(self.queue, self.app.moderator)
 
     def reload(self, keep_id: str | None = None, cursor: int | None = None) -> None:
         raise NotImplementedError
@@ -59,12 +65,21 @@ class DecisionsScreen(Screen[None]):
 
     async def _claim_ok(self, item: QueueItem, verb: str) -> bool:
         """True unless another moderator has the comment open and we decline to decide over them."""
-        other = self.queue.claimed_by_other(item.comment.id, self.app.moderator)
+        other = self.desk.holder(item.comment.id)
         if not other:
             return True
         question = Text(f"{verb} anyway? This comment is open by ")
         question.append_text(safe_line(other, "bold", width=40))
         question.append(" right now.")
+        answer: bool = await self.app.push_screen_wait(ConfirmScreen(question, yes=verb))
+        return answer
+
+    async def _overrule_ok(self, item: QueueItem, verb: str) -> bool:
+        """True unless the comment is approved or rejected and we decline to overrule that decision."""
+        refusal = self.desk.would_overrule(item.comment.id, item.status)
+        if refusal is None:
+            return True
+        question = Text(f"{one_line(str(refusal), 300)}. Overrule?")
         answer: bool = await self.app.push_screen_wait(ConfirmScreen(question, yes=verb))
         return answer
 
@@ -79,6 +94,8 @@ class DecisionsScreen(Screen[None]):
         item = self._current()
         if item is None or not await self._claim_ok(item, VERB[action]):
             return
+        if not await self._overrule_ok(item, VERB[action]):
+            return
         reason: str | None = ""
         if action is Action.REJECT:
             reason = await self.app.push_screen_wait(ReasonScreen())
@@ -90,9 +107,9 @@ class DecisionsScreen(Screen[None]):
             self._after_decision(index, item.comment.id)
 
     def _write(self, item: QueueItem, action: Action, reason: str) -> bool:
-        """Write one decision now; on refusal, say why and show the row as it is."""
+        """Write one decision now (an overrule was confirmed before); on refusal, say why and show the row as it is."""
         try:
-            self.queue.decide(item.comment.id, action, self.app.moderator, reason=reason, expected_status=item.status)
+            self.desk.decide(item.comment.id, action, reason=reason, seen=item.status, overrule=item.status.is_decided)
         except StaleDecision as exc:
             self.say(str(exc), title="Not saved: decided meanwhile", severity="error", timeout=8)
             self.reload(keep_id=item.comment.id)
@@ -107,14 +124,14 @@ class DecisionsScreen(Screen[None]):
         self.reload(cursor=index)
         ql = self.query_one(QueueList)
         nxt = next(
-            (i for i, it in ql.cache.loaded() if i >= index and it.status in OPEN and it.comment.id != decided_id), None
+            (i for i, it in ql.cache.loaded() if i >= index and it.status.is_open and it.comment.id != decided_id), None
         )
         if nxt is not None:
             ql.cursor = nxt
 
     def action_undo(self) -> None:
         try:
-            decision = self.queue.undo(self.app.moderator)
+            decision = self.desk.undo()
         except StoreError as exc:
             self.say(str(exc), title="Nothing undone", severity="warning")
             return
@@ -129,7 +146,7 @@ class DecisionsScreen(Screen[None]):
             return
         text = await self.app.push_screen_wait(NoteScreen())
         if text:
-            self.queue.note(item.comment.id, self.app.moderator, text)
+            self.desk.note(item.comment.id, text)
             self.reload(keep_id=item.comment.id)
             self.say("Note saved.", timeout=2)
 
@@ -155,29 +172,33 @@ class DecisionsScreen(Screen[None]):
             reason = await self.app.push_screen_wait(ReasonScreen(f"Reject {len(marked)} selected: why?"))
             if reason is None:
                 return
-        others = sum(1 for cid in marked if self.queue.claimed_by_other(cid, self.app.moderator))
+        overrules = sum(1 for shown in marked.values() if shown.is_decided)
+        if not await self.app.push_screen_wait(
+            ConfirmScreen(self._bulk_question(marked, action, reason or "", overrules), yes=VERB[action])
+        ):
+            return
+        outcome = self.desk.decide_many(marked, action, reason=reason or "", overrule=overrules > 0)
+        ql.marked.clear()
+        self.session_decided += len(outcome.decided)
+        self.reload(cursor=ql.cursor)
+        self._say_bulk(outcome, action)
+
+    def _bulk_question(self, marked: dict[str, Status], action: Action, reason: str, overrules: int) -> str:
+        """Confirm a bulk decision, saying how many of the comments are open elsewhere or already decided."""
+        others = sum(1 for cid in marked if self.desk.holder(cid))
         question = f"{VERB[action]} {len(marked)} selected comment{'s' if len(marked) != 1 else ''}"
         question += f" as “{reason}”?" if reason else "?"
         if others:
             question += f" ({others} of them open by another moderator.)"
-        confirmed: bool = await self.app.push_screen_wait(ConfirmScreen(question, yes=VERB[action]))
-        if not confirmed:
-            return
-        done, refused = self._write_many(marked, action, reason or "")
-        ql.marked.clear()
-        self.session_decided += done
-        self.reload(cursor=ql.cursor)
-        message = f"{VERB[action]}d {done}." if action is Action.APPROVE else f"Rejected {done}."
-        if refused:
-            message += f" {len(refused)} refused (decided meanwhile): {', '.join(refused[:5])}"
-        self.say(message, severity="warning" if refused else "information", timeout=6)
+        if overrules:
+            question += f" ({overrules} of them already decided: this overrules them.)"
+        return question
 
-    def _write_many(self, marked: dict[str, Status], action: Action, reason: str) -> tuple[int, list[str]]:
-        done, refused = 0, []
-        for comment_id, shown in marked.items():
-            try:
-                self.queue.decide(comment_id, action, self.app.moderator, reason=reason, expected_status=shown)
-                done += 1
-            except StoreError:
-                refused.append(comment_id)
-        return done, refused
+    def _say_bulk(self, outcome: BulkOutcome, action: Action) -> None:
+        """What a bulk decision did, and why any comment was refused."""
+        done = len(outcome.decided)
+        message = f"{VERB[action]}d {done}." if action is Action.APPROVE else f"Rejected {done}."
+        if outcome.refused:
+            reasons = "; ".join(refusal.reason for refusal in outcome.refused[:3])
+            message += f" {len(outcome.refused)} refused: {reasons}"
+        self.say(message, severity="warning" if outcome.refused else "information", timeout=6)

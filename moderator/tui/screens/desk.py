@@ -20,8 +20,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
+from moderator.desk import Desk, renewal_due
 from moderator.records import QueueItem
-from moderator.store import DEFAULT_CLAIM_TTL_S, QueueFilter
+from moderator.store import QueueFilter
 from moderator.tui.commands import DeskCommands
 from moderator.tui.data import PAGE_SIZE, Filters, fetch_page, load_detail
 from moderator.tui.screens.decisions import DecisionsScreen
@@ -168,8 +169,7 @@ class DeskScreen(DecisionsScreen):
         """Hold the selected comment for a few minutes; say so if another moderator holds it."""
         self._claimed = (comment_id, self.app.now())
         with self.app.worker_queue() as queue:
-            queue.release(self.app.moderator)
-            other = queue.claim(comment_id, self.app.moderator)
+            other = Desk(queue, self.app.moderator).claim(comment_id)
             item = queue.get(comment_id) if other else None
         if item is not None and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_claimed, item)
@@ -186,7 +186,7 @@ class DeskScreen(DecisionsScreen):
         self._check_changes(self._marker)
         self.query_one(QueueList).refresh()  # ages tick (painted rows are cached per minute)
         comment_id, since = self._claimed
-        if comment_id and (self.app.now() - since).total_seconds() > DEFAULT_CLAIM_TTL_S / 2:
+        if comment_id and renewal_due(since, self.app.now()):
             self._claim(comment_id)  # still reading it: renew before the claim runs out
 
     @work(thread=True, exclusive=True, group="poll")

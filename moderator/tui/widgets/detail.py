@@ -19,7 +19,7 @@ from moderator.policy import Policy
 from moderator.records import QueueItem
 from moderator.tui.data import CommentDetail
 from moderator.tui.safe_text import comment_text, safe_block, safe_line
-from moderator.tui.widgets.rows import STATUS_LABEL, age, iso_z
+from moderator.tui.widgets.rows import STATUS_LABEL, age
 
 
 def _heading(label: str) -> Text:
@@ -80,9 +80,7 @@ class CommentView(VerticalScroll):
         head.append_text(safe_line(c.author or "—", "bold", width=40))
         when = age(c.posted_at, self.now)
         head.append(f"  {f'{when} ago' if when else '(no date)'}  {STATUS_LABEL[item.status]}", style="dim")
-        other = claimed_by or (
-            item.claimed_by if item.claimed_by != self.me and item.claimed_until > iso_z(self.now) else ""
-        )
+        other = claimed_by or item.held_by_other(self.me, self.now)
         if other:
             head.append("  🔒 claimed by ", style=self._style("claimed"))
             head.append_text(safe_line(other, self._style("claimed"), width=30))

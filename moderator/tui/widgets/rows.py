@@ -76,7 +76,7 @@ def row(
     headline_w = max(8, width - FIXED_W)
     text = Text(no_wrap=True, end="")
     text.append("● " if marked else "  ", style("queue-list--marked"))
-    claimed = item.claimed_by and item.claimed_by != me and item.claimed_until > iso_z(now)
+    claimed = item.held_by_other(me, now)
     text.append("🔒" if claimed else "  ", style("queue-list--claimed"))
     text.append(f"{STATUS_LABEL[item.status]:8} ", style(f"queue-list--{item.status.value}"))
     if item.scores:
@@ -89,7 +89,7 @@ def row(
     headline_at = claim_at + CLAIM_W + 1
     text.append_text(safe_line(item.comment.author or "—", width=AUTHOR_W))
     _pad_to(text, claim_at)
-    text.append_text(safe_line(item.claimed_by if claimed else "", style("queue-list--claimed"), width=CLAIM_W))
+    text.append_text(safe_line(claimed, style("queue-list--claimed"), width=CLAIM_W))
     _pad_to(text, headline_at)
     text.append_text(safe_line(item.article_headline, width=headline_w))
     _pad_to(text, headline_at + headline_w + 1)
@@ -108,7 +108,3 @@ def _pad_to(text: Text, cells: int) -> None:
         text.append(" " * (cells - length))
     elif length > cells:
         text.truncate(cells)
-
-
-def iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

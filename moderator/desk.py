@@ -1,0 +1,143 @@
+"""The moderator's rules, in one place both faces (the CLI and the TUI desk) and the batch flagger call.
+
+Why it exists: the CLI and the desk used to carry their own copies of "may this comment be decided?", and
+they disagreed (the desk overruled a decided comment without asking). Here live the rules above the log:
+
+- a decision carries the status the moderator saw; if it changed meanwhile, the store refuses (StaleDecision);
+- changing an approved or rejected comment is an overrule, refused (AlreadyDecided) unless asked for;
+- bulk decisions decide what they may and report each refusal with its reason;
+- undo and notes;
+- claims: how long one holds, when a desk renews it, and that a moderator holds one comment at a time.
+
+Nothing here imports Textual or the scoring stack, so `moderator decide` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from moderator.records import Action, Decision, Status
+from moderator.store import Queue, StoreError
+
+CLAIM_TTL_S = 300  # a claim holds five minutes ...
+RENEW_AFTER_S = CLAIM_TTL_S / 2  # ... and a desk still showing the comment renews it halfway
+
+
+class AlreadyDecided(StoreError):
+    """The comment is approved or rejected; deciding it again is an overrule, which must be asked for.
+
+    The message (``comment ID is already STATUS by WHO at WHEN``) is what both faces show; the CLI adds how to
+    force it, the desk asks whether to overrule.
+    """
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One comment of a bulk decision that was not decided, and why (the error's message is for people)."""
+
+    comment_id: str
+    error: StoreError
+
+    @property
+    def reason(self) -> str:
+        return str(self.error)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk decision did: the decisions written, and the comments refused."""
+
+    decided: list[Decision] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def renewal_due(claimed_at: datetime, now: datetime) -> bool:
+    """A desk still showing a comment renews its claim once half of it has run out."""
+    return (now - claimed_at).total_seconds() > RENEW_AFTER_S
+
+
+class Desk:
+    """One moderator's decisions and claims on one queue (a cheap object: make one where needed)."""
+
+    def __init__(self, queue: Queue, moderator: str) -> None:
+        self.queue = queue
+        self.moderator = moderator
+
+    # -- decisions ----------------------------------------------------------------------------------------
+    def decide(
+        self,
+        comment_id: str,
+        action: Action | str,
+        *,
+        reason: str = "",
+        rule: str = "",
+        seen: Status | None = None,
+        overrule: bool = False,
+    ) -> Decision:
+        """Decide one comment, in one transaction.
+
+        ``seen`` is the status the moderator was shown (None: not shown, e.g. the CLI); a different status now
+        is refused as StaleDecision. An approved or rejected comment is refused as AlreadyDecided unless
+        ``overrule``; a stale status wins over that, since the moderator has not seen the decision standing.
+        """
+        with self.queue.transaction():
+            if not overrule and (refusal := self.would_overrule(comment_id, seen)) is not None:
+                raise refusal
+            return self.queue.decide(comment_id, action, self.moderator, reason=reason, rule=rule, expected_status=seen)
+
+    def would_overrule(self, comment_id: str, seen: Status | None = None) -> AlreadyDecided | None:
+        """The refusal a decision without ``overrule`` would meet, so a face can ask before, not after."""
+        if seen is not None and seen.is_open:
+            return None  # shown open: still open (no overrule), or decided meanwhile (stale, the store refuses)
+        item = self.queue.require(comment_id)
+        if item.status.is_decided and seen in (None, item.status):
+            return AlreadyDecided(self.queue.describe_status(item))
+        return None
+
+    def decide_many(
+        self,
+        seen: Mapping[str, Status | None] | Iterable[str],
+        action: Action | str,
+        *,
+        reason: str = "",
+        overrule: bool = False,
+    ) -> BulkOutcome:
+        """Decide several comments, each on its own (one refusal never undoes the others).
+
+        ``seen`` maps each id to the status the moderator was shown, or is just the ids (nothing shown).
+        """
+        shown = dict(seen) if isinstance(seen, Mapping) else dict.fromkeys(seen)
+        outcome = BulkOutcome()
+        for comment_id, status in shown.items():
+            try:
+                decision = self.decide(comment_id, action, reason=reason, seen=status, overrule=overrule)
+            except StoreError as exc:
+                outcome.refused.append(Refusal(comment_id, exc))
+            else:
+                outcome.decided.append(decision)
+        return outcome
+
+    def undo(self, comment_id: str | None = None) -> Decision:
+        """Revert this moderator's latest decision (on ``comment_id`` if given); never someone else's later one."""
+        return self.queue.undo(self.moderator, comment_id)
+
+    def note(self, comment_id: str, text: str) -> Decision:
+        """A note in the comment's log; the status stays."""
+        return self.queue.note(comment_id, self.moderator, text)
+
+    # -- claims -------------------------------------------------------------------------------------------
+    def claim(self, comment_id: str) -> str | None:
+        """Hold the comment now shown (dropping any other this moderator held); the holder's name if taken."""
+        with self.queue.transaction():
+            self.queue.release(self.moderator)
+            return self.queue.claim(comment_id, self.moderator, ttl_s=CLAIM_TTL_S)
+
+    def holder(self, comment_id: str) -> str | None:
+        """Another moderator with the comment open right now, or None."""
+        return self.queue.claimed_by_other(comment_id, self.moderator)
+
+    def release(self, comment_id: str | None = None) -> None:
+        """Drop this moderator's claim on one comment, or all of them (when leaving the desk)."""
+        self.queue.release(self.moderator, comment_id)

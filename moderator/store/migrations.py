@@ -1,0 +1,133 @@
+"""The schema of ``queue.db`` and how a connection to it is opened.
+
+Why its own module: the tables are a contract with sqlite-utils / Datasette users (see the README), and every
+process (CLI, desk, scorer) must open the file the same way: migrated, in WAL mode, waiting for locks.
+
+Tables:
+- ``articles``   one row per article.
+- ``comments``   one row per comment; ``status`` and ``risk`` are projections kept in step, in the same
+  transaction, with ``decisions`` and ``scores`` so that listing 100k comments needs no replay.
+- ``scores``     the latest scores of each comment, with the model version.
+- ``decisions``  append-only (triggers refuse UPDATE and DELETE); the source of truth for status and exports.
+- ``claims``     who has a comment open in the TUI, and until when.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from moderator.records import Status
+
+BUSY_TIMEOUT_S = 30.0
+
+migrations = Migrations("moderator")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.table("articles").create(
+        {
+            "id": str,
+            "headline": str,
+            "kicker": str,
+            "teaser": str,
+            "body": str,
+            "comments_total": int,
+            "url": str,
+            "source": str,
+            "ingested_at": str,
+        },
+        pk="id",
+    )
+    db.table("comments").create(
+        {
+            "id": str,
+            "article_id": str,
+            "number": int,
+            "author": str,
+            "posted_at": str,
+            "title": str,
+            "text": str,
+            "parent_id": str,
+            "source": str,
+            "ingested_at": str,
+            "status": str,
+            "risk": float,
+        },
+        pk="id",
+        not_null={"article_id", "text", "status"},
+        defaults={"status": Status.PENDING.value},
+    )
+    db.table("scores").create(
+        {
+            "comment_id": str,
+            "model_version": str,
+            "toxicity": float,
+            "off_topic": float,
+            "labels": str,
+            "toxic_words": str,
+            "off_topic_passage": str,
+            "passage_off_topic": float,
+            "scored_at": str,
+        },
+        pk="comment_id",
+    )
+    db.table("decisions").create(
+        {
+            "id": int,
+            "comment_id": str,
+            "action": str,
+            "status_before": str,
+            "status_after": str,
+            "reason": str,
+            "rule": str,
+            "moderator": str,
+            "decided_at": str,
+            "reverts": int,
+            "scores": str,
+            "model_version": str,
+        },
+        pk="id",
+        not_null={"comment_id", "action", "moderator", "decided_at"},
+    )
+    db.table("claims").create({"comment_id": str, "moderator": str, "until": str}, pk="comment_id")
+    db.table("comments").create_index(["status", "risk", "posted_at"], index_name="comments_queue_order")
+    db.table("comments").create_index(["article_id", "number"])
+    db.table("comments").create_index(["author"])
+    db.table("comments").create_index(["parent_id"])
+    db.table("decisions").create_index(["comment_id"])
+    db.table("decisions").create_index(["decided_at"])
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER decisions_append_only_{verb.lower()} BEFORE {verb} ON decisions "
+            "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
+        )
+
+
+@migrations()
+def m002_risk_order_index(db: Database) -> None:
+    """An index in exactly the queue's ORDER BY, so a page of a 100k queue needs no sort (the TUI scrolls it)."""
+    db.execute("CREATE INDEX IF NOT EXISTS comments_risk_order ON comments (risk IS NULL, risk DESC, posted_at)")
+
+
+def open_db(path: str | Path | None = None) -> Database:
+    """Open (creating and migrating) a queue database; ``None`` opens an in-memory one for tests.
+
+    The connection waits up to BUSY_TIMEOUT_S for a lock, so a scorer and a moderator can write at once.
+    """
+    if path is None:
+        db = Database(memory=True, strict=True)
+    else:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        conn.isolation_level = None  # we open our own transactions (BEGIN IMMEDIATE)
+        db = Database(conn, strict=True)
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    db.execute("PRAGMA foreign_keys=ON")
+    migrations.apply(db)
+    return db
