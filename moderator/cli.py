@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from moderator import __version__
-from moderator.config import Settings, load_settings
+from moderator.config import DEFAULT_DATA_DIR, Settings, load_settings
 from moderator.textsafe import one_line, printable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -388,9 +388,16 @@ def load_policy_for(settings: Settings, config: dict[str, Any]) -> Any:
 
 def load_scorer_for(settings: Settings) -> Any:
     """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model."""
+    from moderator.config import FAKE_MODEL
+
+    model_dir = settings.model_dir()
+    if model_dir.name.startswith(FAKE_MODEL) and not model_dir.is_dir():
+        from moderator.scoring.fake import FakeScorer
+
+        return FakeScorer()
     from moderator.scoring import load_scorer
 
-    return load_scorer(settings.model_dir(), Path(settings.base_model) if settings.base_model else None)
+    return load_scorer(model_dir, Path(settings.base_model) if settings.base_model else None)
 
 
 @main.command()
@@ -519,7 +526,7 @@ def evaluate(data: Path, as_json: bool, settings: Settings) -> None:
     "--data",
     "data_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("../shared/data"),
+    default=DEFAULT_DATA_DIR,
     show_default=True,
     help="The labelled training data.",
 )
@@ -559,7 +566,7 @@ def train(
 
     Keeps its own held-out split out of training and writes the held-out metrics into the model card data.
     """
-    from moderator.scoring.train import train_main
+    from moderator.training.pipeline import train_main
 
     train_main(out_dir, data_dir, base_dir, skip_finetune=skip_finetune, n_frozen=n_frozen, epochs=epochs, limit=limit)
     notice(f"trained heads written to {out_dir}")
