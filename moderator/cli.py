@@ -594,7 +594,7 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
     Prints comments/s of both and their ratio, single-comment latency, peak memory, and the encoder's
     achieved FLOP/s against fp32 and bf16 matmul peaks measured on this machine.
     """
-    from moderator.bench import format_table, run_bench
+    from moderator.scoring.bench import format_table, run_bench
     from moderator.scoring.convert import ensure_base_model
 
     base_dir = Path(settings.base_model) if settings.base_model else ensure_base_model()

@@ -156,7 +156,7 @@ def test_python_m_training_is_the_train_command() -> None:
 
 def test_scoring_never_imports_training_or_the_fake() -> None:
     code = (
-        "import sys, moderator.scoring.transformer;"
+        "import sys, moderator.scoring.transformer, moderator.scoring.bench;"
         "bad = [m for m in sys.modules if m.startswith('moderator.training') or m == 'moderator.scoring.fake'];"
         "print(','.join(bad))"
     )
