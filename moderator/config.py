@@ -15,6 +15,10 @@ from typing import Any
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL_NAME = "moderator-de-v1"
 CONFIG_FILE = "moderator.toml"
+# The labelled training data (a checkout of the shared data beside the project): `moderator train` reads it.
+DEFAULT_DATA_DIR = Path("../shared/data")
+# The model name that selects the deterministic lexical test scorer (moderator/scoring/fake.py), not a model.
+FAKE_MODEL = "lexical-fake"
 
 
 def default_models_dir() -> Path:

@@ -103,7 +103,7 @@ def test_jsonl_huge_comment_kept_whole(tmp_path: Path) -> None:
 
 
 def test_jsonl_100k_lines_all_parse(tmp_path: Path) -> None:
-    """Volume, not speed: the speed target lives in benchmarks/bench_ingest.py, never in a timed test."""
+    """Volume, not speed: the speed target lives in scripts/bench_ingest.py, never in a timed test."""
     record = {
         "article_id": "a1",
         "article_title": "Titel",

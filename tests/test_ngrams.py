@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from moderator.scoring.ngrams import BUCKETS, NgramModel, hashed_counts
+from moderator.training.calibrate import fit_ngram_model
 
 
 def test_features_are_stable_across_processes_and_split_into_two_blocks() -> None:
@@ -36,7 +37,7 @@ def test_fit_learns_the_marked_words_and_survives_a_save(tmp_path) -> None:
         "gute Analyse, danke",
     ] * 3
     y = np.array([1, 1, 1, 1, 0, 0, 0, 0] * 3, float)
-    model = NgramModel.fit(texts, y, c=10.0)
+    model = fit_ngram_model(texts, y, c=10.0)
     scores = model.logits(["So ein Vollidiot", "Danke, guter Artikel", "Idioten"])
     assert scores[0] > 0 > scores[1] and scores[2] > scores[1]
     model.save(tmp_path)
@@ -45,20 +46,9 @@ def test_fit_learns_the_marked_words_and_survives_a_save(tmp_path) -> None:
     assert (tmp_path / "ngrams.safetensors").stat().st_size < 5_000_000
 
 
-def test_fusion_fit_weights_both_inputs() -> None:
-    from moderator.scoring.train import fit_logistic
-
-    rng = np.random.default_rng(0)
-    y = rng.random(400) < 0.4
-    a = y * 1.5 + rng.normal(size=400)  # two noisy, independent views of the label
-    b = y * 1.5 + rng.normal(size=400)
-    coef, bias = fit_logistic(np.stack([a, b], 1), y.astype(float))
-    assert coef[0] > 0.5 and coef[1] > 0.5 and bias < 0
-
-
 def test_token_shares_add_up_to_the_logit_and_follow_the_text() -> None:
     texts = ["du Vollidiot", "ein guter Artikel", "danke"] * 4
-    model = NgramModel.fit(texts, np.array([1, 0, 0] * 4, float), c=10.0)
+    model = fit_ngram_model(texts, np.array([1, 0, 0] * 4, float), c=10.0)
     text = "So\u00a0ein  Vollidiot!!\x1fecht\n🤮"  # no-break space, unit separator, emoji: str.split() whitespace
     shares = model.token_contributions(text)
     assert [text[a:b] for a, b, _ in shares] == ["So", "ein", "Vollidiot!!", "echt", "🤮"]
@@ -69,7 +59,7 @@ def test_token_shares_add_up_to_the_logit_and_follow_the_text() -> None:
 def test_only_the_head_of_a_huge_comment_is_read() -> None:
     from moderator.scoring.ngrams import MAX_CHARS
 
-    model = NgramModel.fit(["du Vollidiot", "guter Artikel"] * 3, np.array([1, 0] * 3, float), c=10.0)
+    model = fit_ngram_model(["du Vollidiot", "guter Artikel"] * 3, np.array([1, 0] * 3, float), c=10.0)
     head = "guter Artikel " * (MAX_CHARS // 14)
     huge = head + "du Vollidiot " * 50_000  # a pasted book must not stall a scoring batch
     assert model.logits([huge])[0] == model.logits([huge[:MAX_CHARS]])[0]

@@ -86,7 +86,7 @@ def test_shipped_config_records_base_and_thresholds(scorer) -> None:
 
 
 def test_sentence_spans_and_token_rows() -> None:
-    from moderator.scoring.offtopic import sentence_spans, span_token_rows
+    from moderator.scoring.text import sentence_spans, span_token_rows
 
     text = "Erster Satz. Zweiter Satz!\nDritte Zeile ohne Punkt"
     spans = sentence_spans(text)
@@ -140,21 +140,6 @@ def test_head_tail_truncation_keeps_both_ends() -> None:
     assert head_tail_ids([5, 6], 12, 0, 2) == [0, 5, 6, 2]
 
 
-def test_platt_and_logreg_fit_separable_data() -> None:
-    import numpy as np
-
-    from moderator.scoring.offtopic import fit_logreg, logreg_logit
-    from moderator.scoring.train import fit_platt
-
-    x = np.array([[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]])
-    y = np.array([0, 0, 1, 0, 1, 1], float)
-    a, b = fit_platt(x[:, 0], y)
-    assert a > 0
-    head = fit_logreg(x, y, np.ones(len(y)), l2=1.0)
-    logits = logreg_logit(x, *head)
-    assert np.all(np.diff(logits) > 0)
-
-
 @pytest.mark.model
 def test_edge_cases_score_without_error(scorer) -> None:
     from moderator.records import Article, Comment
@@ -202,7 +187,7 @@ def test_model_version_names_the_trained_heads(tmp_path) -> None:
     import shutil
 
     from moderator.scoring import default_model_dir
-    from moderator.scoring.transformer import heads_digest
+    from moderator.scoring.artifacts import heads_digest
 
     copy = tmp_path / "model"
     shutil.copytree(default_model_dir(), copy)
@@ -217,8 +202,8 @@ def test_rust_tokenizer_matches_the_transformers_one(scorer) -> None:
     """Scoring reads tokenizer.json directly (less memory); ids and trimmed offsets must be the same."""
     from transformers import AutoTokenizer
 
+    from moderator.scoring.backbone import RustTokenizer
     from moderator.scoring.convert import ensure_base_model
-    from moderator.scoring.transformer import RustTokenizer
 
     base = ensure_base_model()
     reference, rust = AutoTokenizer.from_pretrained(base, local_files_only=True), RustTokenizer(base / "tokenizer.json")

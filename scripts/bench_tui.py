@@ -1,4 +1,4 @@
-"""Benchmark of `moderator review` on a 100k-comment queue (not a test; run `python benchmarks/bench_tui.py`).
+"""Benchmark of `moderator review` on a 100k-comment queue (not a test; run `python scripts/bench_tui.py`).
 
 Measures, headless under Textual's Pilot at 120x36:
 - time to first paint: from building the app (which opens the db) to the first queue row painted;
@@ -12,7 +12,6 @@ Targets: first paint <= 1 s, key latency <= 50 ms.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
@@ -20,6 +19,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import click
 
 from moderator.policy import risk_score
 from moderator.records import Article, Comment
@@ -177,19 +178,24 @@ async def measure(path: Path, presses: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--comments", type=int, default=100_000)
-    parser.add_argument("--presses", type=int, default=300)
-    parser.add_argument("--db", type=Path, help="reuse (or create) this queue.db instead of a temporary one")
-    args = parser.parse_args()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--comments", type=int, default=100_000, show_default=True)
+@click.option("--presses", type=int, default=300, show_default=True)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Reuse (or create) this queue.db instead of a temporary one.",
+)
+def main(comments: int, presses: int, db: Path | None) -> None:
+    """Benchmark `moderator review` headless: first paint and key-to-next-item latency."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.db or Path(tmp) / "queue.db"
+        path = db or Path(tmp) / "queue.db"
         if not path.exists():
             t = time.perf_counter()
-            build(path, args.comments)
-            print(f"built {args.comments} scored comments in {time.perf_counter() - t:.1f} s")
-        results = asyncio.run(measure(path, args.presses))
+            build(path, comments)
+            click.echo(f"built {comments} scored comments in {time.perf_counter() - t:.1f} s")
+        results = asyncio.run(measure(path, presses))
     targets = {
         "first paint (s)": 1.0,
         "j to cursor row painted, mean (ms)": 50,

@@ -1,17 +1,18 @@
 """Benchmark: ingest of 100k JSONL comments into a file-backed queue.db (target >= 20k comments/s).
 
 Prints a table: parse, store and total throughput, and a re-ingest (idempotent: nothing new).
-Run: `.venv/bin/python -m benchmarks.bench_ingest [N]`.
+Run: `.venv/bin/python scripts/bench_ingest.py [N]`.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+import click
 
 from moderator.ingest import read_source
 from moderator.store import Queue, open_db
@@ -42,6 +43,7 @@ WORDS = [
 
 
 def write_corpus(path: Path, n: int, seed: int = 7) -> None:
+    """``n`` random comments over 500 articles as ingestable JSONL."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
@@ -57,7 +59,10 @@ def write_corpus(path: Path, n: int, seed: int = 7) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def main(n: int = 100_000) -> None:
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("n", type=int, default=100_000, required=False)
+def main(n: int) -> None:
+    """Ingest N JSONL comments into a file-backed queue.db, twice; print the throughput."""
     with tempfile.TemporaryDirectory() as tmp:
         corpus, db_path = Path(tmp) / "comments.jsonl", Path(tmp) / "queue.db"
         write_corpus(corpus, n)
@@ -78,4 +83,4 @@ def main(n: int = 100_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    main()

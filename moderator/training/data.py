@@ -1,4 +1,4 @@
-"""Training data for the toxicity heads: read ../shared/data, hold out dev/test splits, dedupe across files.
+"""Training data for the toxicity heads: read the shared data directory, hold out dev/test splits, dedupe across files.
 
 The held-out splits (seeded, stratified, from GermEval 2018 and GermEval 2021) are cut FIRST; afterwards
 every record of every file whose normalised text matches a held-out text is dropped from training. That
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LABELS = ("toxic", "insult", "profanity", "abuse", "threat")
 NAN = float("nan")
 
 

@@ -1,0 +1,369 @@
+"""The encoder the scorer runs: tokenizer, base model, and the fine-tuned toxicity top over its shared bottom.
+
+One pass per comment: embeddings and the bottom ``n_frozen`` layers are shared; the original top layers give
+e5 token states (off-topic), the fine-tuned top layers give toxicity (``ToxicityTop``: mean-pooled linear heads).
+Training fine-tunes ``ToxicityTop`` and fits its other heads through this same loader, so what they are
+calibrated on is what scoring computes. The model owns its files: ``ToxicityTop.save`` / ``ToxicityTop.load``.
+"""
+
+from __future__ import annotations
+
+import copy
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from moderator.scoring.artifacts import LABELS, QUERY_PREFIX, TOXICITY_WEIGHTS
+from moderator.scoring.convert import ensure_base_model
+from moderator.scoring.encoder import embed, mean_pool, pad_batch, run_layers
+from moderator.scoring.offtopic import passage_windows, unit
+from moderator.scoring.text import comment_text, sentence_spans, span_token_rows
+
+ATTRIBUTION_BATCH = 8
+
+
+@dataclass
+class Encoded:
+    """What one comment pass yields (vectors L2-normalised)."""
+
+    text: str  # title + "\n" + body, as tokenised
+    whole: np.ndarray
+    body: np.ndarray
+    sentences: list[np.ndarray]
+    sentence_spans: list[tuple[int, int]]  # char spans in ``text``
+    n_tokens: int
+    passages: list[tuple[int, int, np.ndarray, int]] = field(default_factory=list)  # sentences [i, j), vector, tokens
+    tox_logits: np.ndarray | None = None
+    token_contrib: np.ndarray | None = None  # gradient x input per comment token (explained comments only)
+    token_offsets: list[tuple[int, int]] | None = None
+
+
+def load_base(
+    base_dir: Path | None = None,
+    allow_download: bool = False,
+    dtype: torch.dtype = torch.float32,
+    tokenizer: bool = True,
+) -> tuple[Any, Any, Path]:
+    """(tokenizer, BertModel eval in ``dtype``) from a converted cache dir or any local checkpoint.
+
+    Training wants fp32 weights; scoring loads bf16 straight from the fp16 file, which halves resident
+    memory and skips autocast's per-call weight casts. ``tokenizer=False`` skips the transformers tokenizer
+    (None is returned) for callers that load the lighter Rust one themselves.
+    """
+    from transformers import AutoTokenizer, BertModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the missing (unused) pooler is expected
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on every CLI call
+    base_dir = Path(base_dir) if base_dir else ensure_base_model()
+    tok = AutoTokenizer.from_pretrained(base_dir, local_files_only=not allow_download) if tokenizer else None
+    model = BertModel.from_pretrained(
+        base_dir, local_files_only=not allow_download, add_pooling_layer=False, dtype=dtype
+    ).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return tok, model, base_dir
+
+
+class ToxicityTop(nn.Module):
+    """Fine-tuned top layers + one linear head per label over mean-pooled states."""
+
+    def __init__(self, layers: nn.ModuleList, hidden: int, labels: tuple[str, ...] = LABELS) -> None:
+        super().__init__()
+        self.layers = layers
+        self.head = nn.Linear(hidden, len(labels))
+        self.labels = labels
+
+    def states(self, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+        return run_layers(self.layers, x, mask, dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+        h = mean_pool(self.states(x, mask, dropout), mask)
+        return self.head(nn.functional.dropout(h, dropout, self.training))
+
+    @classmethod
+    def from_base(cls, model: Any, n_frozen: int, labels: tuple[str, ...] = LABELS) -> ToxicityTop:
+        """A fresh top: a copy of the base's layers above ``n_frozen`` and new (untrained) heads."""
+        return cls(copy.deepcopy(model.encoder.layer[n_frozen:]), model.config.hidden_size, labels)
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path,
+        model: Any,
+        n_frozen: int,
+        labels: tuple[str, ...] = LABELS,
+        dtype: torch.dtype = torch.float32,
+    ) -> ToxicityTop:
+        """The fine-tuned top layers and heads from ``toxicity.safetensors`` over a copy of the base's top layers."""
+        from safetensors.torch import load_file
+
+        top = cls.from_base(model, n_frozen, labels)
+        state = load_file(str(Path(model_dir) / TOXICITY_WEIGHTS))
+        top.load_state_dict({k: v.to(dtype) for k, v in state.items()}, assign=True)
+        top.head.float()  # the heads read fp32 pooled states
+        return top.eval()
+
+    def save(self, out_dir: Path) -> None:
+        """Write ``toxicity.safetensors``: the layers in fp16, the heads in fp32."""
+        from safetensors.torch import save_file
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tensors = {f"layers.{k}": v.to(torch.float16).contiguous() for k, v in self.layers.state_dict().items()}
+        tensors.update({f"head.{k}": v.float().contiguous() for k, v in self.head.state_dict().items()})
+        save_file(tensors, str(out_dir / TOXICITY_WEIGHTS))
+
+
+class RustTokenizer:
+    """The base's `tokenizer.json` through the `tokenizers` library alone: the calls the Backbone makes.
+
+    The transformers wrapper holds a second copy of the 250k-piece vocabulary (about 75 MB more resident);
+    scoring needs none of its extras.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.backend = Tokenizer.from_file(str(path))
+        self.bos_token_id = self._id("<s>")
+        self.eos_token_id = self._id("</s>")
+        self.pad_token_id = self._id("<pad>")
+
+    def _id(self, token: str) -> int:
+        token_id = self.backend.token_to_id(token)
+        if token_id is None:
+            raise ValueError(f"tokenizer has no {token} token")
+        return int(token_id)
+
+    def __call__(
+        self, text: str, add_special_tokens: bool = False, return_offsets_mapping: bool = False
+    ) -> dict[str, Any]:
+        enc = self.backend.encode(text, add_special_tokens=add_special_tokens)
+        out: dict[str, Any] = {"input_ids": enc.ids}
+        if return_offsets_mapping:  # trimmed of the leading space a piece carries, as transformers reports them
+            out["offset_mapping"] = [self._trim(text, start, end) for start, end in enc.offsets]
+        return out
+
+    @staticmethod
+    def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+        trimmed = start  # spaces, and control characters the normaliser drops, are not part of the piece
+        while trimmed < end and (text[trimmed].isspace() or unicodedata.category(text[trimmed]) in ("Cc", "Cf")):
+            trimmed += 1
+        if trimmed == end > start:  # a bare "▁" piece: transformers points it at the next character
+            return end, end + 1
+        return trimmed, end
+
+
+def _scoring_tokenizer(base_dir: Path) -> Any:
+    """The Rust tokenizer where the checkpoint ships tokenizer.json, else the transformers one."""
+    if (base_dir / "tokenizer.json").exists():
+        return RustTokenizer(base_dir / "tokenizer.json")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+
+
+class Backbone:
+    """Tokeniser + base encoder (+ optional fine-tuned toxicity top); batching and truncation live here."""
+
+    def __init__(
+        self,
+        tok: Any,
+        model: Any,
+        n_frozen: int,
+        tox_top: Any = None,
+        max_length: int = 256,
+        article_max_length: int = 512,
+        query_prefix: str = QUERY_PREFIX,
+        bf16: bool = True,
+    ) -> None:
+        self.tok, self.model, self.n_frozen, self.tox_top = tok, model, n_frozen, tox_top
+        self.max_length, self.article_max_length, self.bf16 = max_length, article_max_length, bf16
+        self.prefix_ids = tok(query_prefix.strip(), add_special_tokens=False)["input_ids"]
+        self.dtype = next(model.encoder.parameters()).dtype
+        self.query_prefix = query_prefix
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+
+    def _prepare(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offs = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+        room = self.max_length - 2 - len(self.prefix_ids)
+        if len(ids) > room:  # head + tail: openings and sign-offs both carry tone
+            head = room * 2 // 3
+            keep = list(range(head)) + list(range(len(ids) - (room - head), len(ids)))
+            ids, offs = [ids[i] for i in keep], [offs[i] for i in keep]
+        return [self.tok.bos_token_id, *self.prefix_ids, *ids, self.tok.eos_token_id], offs
+
+    def attribute(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Gradient x input of the toxicity logit at the shared bottom's output: one value per token.
+
+        The mean-pooled head's exact per-token split at the last layer is flat (the fine-tuned layers mix the
+        signal over every token); attributing at the layer where the toxicity branch starts points at the
+        words themselves. It costs one backward pass through the top layers, so callers run it only for
+        comments that will show words.
+        """
+        assert self.tox_top is not None
+        with torch.inference_mode(False), torch.enable_grad():
+            xs = x.clone().requires_grad_(True)  # a clone outside inference mode is a normal tensor
+            m = mask.clone()
+            with self._autocast():
+                h = self.tox_top.states(xs, m).float()
+            logit = self.tox_top.head(mean_pool(h, m))[:, 0]
+            (grad,) = torch.autograd.grad(logit.sum(), xs)
+        return (grad.float() * xs.detach().float()).sum(-1)
+
+    @torch.inference_mode()
+    def encode_comments(
+        self,
+        items: Sequence[tuple[str, str]],
+        batch_size: int = 32,
+        explain: Callable[[int, float], bool] | None = None,
+    ) -> list[Encoded]:
+        """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order.
+
+        ``explain(index, toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
+        """
+        texts = [comment_text(t, b) for t, b in items]
+        body_start = [len(t) + 1 if t else 0 for t, _ in items]
+        prepared = [self._prepare(t) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(prepared[i][0]))
+        out: list[Encoded | None] = [None] * len(texts)
+        first = 1 + len(self.prefix_ids)
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            ids, mask = pad_batch([prepared[i][0] for i in idx], self.tok.pad_token_id)
+            with self._autocast():
+                x = embed(self.model.embeddings, ids, self.dtype)
+                x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
+                e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float()
+                tox = self.tox_top.states(x, mask).float() if self.tox_top is not None else None
+            pooled = mean_pool(e5, mask)
+            encs = [
+                self._one(
+                    texts[i],
+                    body_start[i],
+                    prepared[i],
+                    e5[j],
+                    pooled[j],
+                    mask[j],
+                    first,
+                    None if tox is None else tox[j],
+                )
+                for j, i in enumerate(idx)
+            ]
+            for j, i in enumerate(idx):
+                out[i] = encs[j]
+            rows = [
+                j
+                for j, enc in enumerate(encs)
+                if explain and enc.tox_logits is not None and explain(idx[j], float(enc.tox_logits[0]))
+            ]
+            for start in range(0, len(rows), ATTRIBUTION_BATCH):  # small chunks bound the backward's memory
+                chunk = rows[start : start + ATTRIBUTION_BATCH]
+                attributions = self.attribute(x[chunk], mask[chunk]).numpy()
+                for row, j in enumerate(chunk):
+                    encs[j].token_contrib = attributions[row][first : first + len(encs[j].token_offsets or [])]
+        return out  # type: ignore[return-value]
+
+    def _one(
+        self,
+        text: str,
+        body_start: int,
+        prepared: tuple[list[int], list[tuple[int, int]]],
+        e5: torch.Tensor,
+        pooled: torch.Tensor,
+        mask: torch.Tensor,
+        first: int,
+        tox: torch.Tensor | None,
+    ) -> Encoded:
+        offs = prepared[1]
+        n = int(mask.sum())
+        spans = [(a + body_start, b + body_start) for a, b in sentence_spans(text[body_start:])]
+        rows = span_token_rows(offs, spans, first)
+        body_rows = [first + k for k, (a, _) in enumerate(offs) if a >= body_start] or list(range(n))
+        spans = [sp for sp, r in zip(spans, rows, strict=True) if r]
+        rows = [r for r in rows if r]
+        sums = [e5[r].sum(0).numpy() for r in rows]  # a run's mean is its sentences' sums over its tokens
+        sents = [unit(v) for v in sums]
+        passages = [
+            (i, j, unit(np.sum(sums[i:j], axis=0)), sum(map(len, rows[i:j])))
+            for i, j in passage_windows([len(r) for r in rows])
+        ]
+        enc = Encoded(
+            text,
+            unit(pooled.numpy()),
+            unit(e5[body_rows].mean(0).numpy()),
+            sents,
+            spans,
+            n,
+            passages,
+            token_offsets=offs,
+        )
+        if tox is not None:
+            head = self.tox_top.head
+            h = tox[:n]
+            enc.tox_logits = head(h.mean(0)).numpy()
+        return enc
+
+    @torch.inference_mode()
+    def encode_passages(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """e5 vectors ("query: " prefix, symmetric similarity) of article texts, head-truncated."""
+        seqs = []
+        for t in texts:
+            ids = self.prefix_ids + self.tok(t, add_special_tokens=False)["input_ids"]
+            seqs.append([self.tok.bos_token_id, *ids[: self.article_max_length - 2], self.tok.eos_token_id])
+        out = np.zeros((len(seqs), self.model.config.hidden_size), np.float32)
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            ids, mask = pad_batch([seqs[i] for i in idx], self.tok.pad_token_id)
+            with self._autocast():
+                x = embed(self.model.embeddings, ids, self.dtype)
+                x = run_layers(self.model.encoder.layer, x, mask).float()
+            pooled = mean_pool(x, mask).numpy()
+            for j, i in enumerate(idx):
+                out[i] = unit(pooled[j])
+        return out
+
+
+def load_backbone(
+    base_dir: Path | None,
+    *,
+    n_frozen: int,
+    max_length: int,
+    toxicity_dir: Path | None = None,
+    labels: tuple[str, ...] = (),
+    article_max_length: int = 512,
+    query_prefix: str = QUERY_PREFIX,
+    bf16: bool = True,
+    allow_download: bool = False,
+) -> Backbone:
+    """The base encoder (plus the fine-tuned toxicity top in ``toxicity_dir``) in the numerics scoring uses.
+
+    Training fits the toxicity fusion and the off-topic head through this same loader, so what they are
+    calibrated on is what ``score`` computes: bf16 weights move logits enough to shift held-out macro-F1 by
+    0.01, and a comment is cut at the same ``max_length``.
+    """
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
+    # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
+    _, model, base_path = load_base(
+        base_dir, allow_download=allow_download, dtype=torch.float16 if bf16 else torch.float32, tokenizer=False
+    )
+    words = model.embeddings.word_embeddings
+    for module in model.modules():
+        if module is not words:
+            for param in module.parameters(recurse=False):
+                param.data = param.data.to(dtype)
+    top = ToxicityTop.load(toxicity_dir, model, n_frozen, labels, dtype) if toxicity_dir else None
+    return Backbone(
+        _scoring_tokenizer(base_path), model, n_frozen, top, max_length, article_max_length, query_prefix, bf16
+    )
