@@ -10,7 +10,7 @@ MODEL_STAMP := $(VENV)/.base-model
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup model demo test test-fast lint bench clean
+.PHONY: setup model demo test test-fast lint check bench clean
 
 setup: $(STAMP)
 
@@ -39,9 +39,14 @@ test: model
 test-fast: setup
 	$(PY) -m pytest -q -m "not model"
 
+# What CI and the pre-commit hook run: lint, formatting, types and the layering contracts in pyproject.toml.
 lint: setup
-	$(BIN)/ruff check moderator tests benchmarks
+	$(BIN)/ruff check moderator tests scripts
+	$(BIN)/ruff format --check moderator tests scripts
 	$(BIN)/mypy moderator
+	$(BIN)/lint-imports
+
+check: lint test
 
 bench: model
 	$(BIN)/moderator bench

@@ -147,9 +147,10 @@ def test_config_rejects_unknown_fields_and_defaults_optional_ones(tmp_path: Path
         ModelConfig.read(tmp_path)
 
 
-def test_python_m_training_is_the_train_command() -> None:
+def test_python_m_moderator_train_is_the_train_command() -> None:
+    """`python -m moderator train` is the same click command as `moderator train` (one entry point)."""
     out = subprocess.run(
-        [sys.executable, "-m", "moderator.training", "--help"], capture_output=True, text=True, cwd=REPO, check=True
+        [sys.executable, "-m", "moderator", "train", "--help"], capture_output=True, text=True, cwd=REPO, check=True
     ).stdout
     assert "--skip-finetune" in out and "Reproduce the shipped heads" in out
 
