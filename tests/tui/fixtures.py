@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,19 +14,15 @@ from textual.pilot import Pilot
 from textual.screen import ModalScreen
 
 from moderator.records import Article, Comment
+from tests.fixtures import ARTICLE as WIND_ARTICLE
+from tests.fixtures import COMMENTS as WIND_COMMENTS
 from tests.fixtures import scored_queue
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 INJECTION = "[bold red]PWNED[/] \x1b[31m [link=https://evil.example]click[/link]"
 
 ARTICLES = [
-    Article(
-        id="a-wind",
-        kicker="Energiewende",
-        headline="Bundesregierung will Genehmigungen für Windräder halbieren",
-        teaser="Neue Windräder an Land sollen schneller genehmigt werden.",
-        body="Genehmigungsverfahren für Windräder sollen höchstens zwölf Monate dauern. Kommunen warnen.",
-    ),
+    WIND_ARTICLE,
     Article(
         id="a-bahn",
         kicker="Verkehr",
@@ -34,44 +31,11 @@ ARTICLES = [
         body="Ab Dezember fährt kein Nachtzug mehr.",
     ),
 ]
+# The wind-power thread of tests/fixtures.py, posted within the last two days (the desk shows ages), and a
+# second article whose thread holds hostile markup and a reply.
+_POSTED = ("2026-11-01T09:00:00Z", "2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z", "2026-11-02T08:00:00Z")
 COMMENTS = [
-    Comment(
-        id="c1",
-        article_id="a-wind",
-        number=1,
-        author="nordlicht",
-        posted_at="2026-11-01T09:00:00Z",
-        title="Endlich",
-        text="Schnellere Genehmigungsverfahren für Windräder sind überfällig.",
-    ),
-    Comment(
-        id="c2",
-        article_id="a-wind",
-        number=2,
-        author="kopf",
-        posted_at="2026-11-01T10:00:00Z",
-        title="Unglaublich",
-        text="Ihr seid doch alle hirnlose Idioten. Haltet die Klappe!",
-    ),
-    Comment(
-        id="c3",
-        article_id="a-wind",
-        number=3,
-        author="fan",
-        posted_at="2026-11-01T11:00:00Z",
-        title="Spiel",
-        text="Der Schiedsrichter beim Pokalspiel gestern war eine Katastrophe.",
-    ),
-    Comment(
-        id="c4",
-        article_id="a-wind",
-        number=4,
-        author="nordlicht",
-        posted_at="2026-11-02T08:00:00Z",
-        title="@1",
-        text="Die Kommunen brauchen mehr Personal für Genehmigungen.",
-        parent_id="c1",
-    ),
+    *(replace(comment, posted_at=posted) for comment, posted in zip(WIND_COMMENTS, _POSTED, strict=True)),
     Comment(
         id="c5",
         article_id="a-bahn",
