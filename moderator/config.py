@@ -17,6 +17,7 @@ DEFAULT_MODEL_NAME = "moderator-de-v1"
 CONFIG_FILE = "moderator.toml"
 # The labelled training data (a checkout of the shared data beside the project): `moderator train` reads it.
 DEFAULT_DATA_DIR = Path("../shared/data")
+DEFAULT_PAGES_DIR = Path("../shared/samples/pages")  # labelled forum pages: the body off-topic model's data
 # The model name that selects the deterministic lexical test scorer (moderator/scoring/fake.py), not a model.
 FAKE_MODEL = "lexical-fake"
 

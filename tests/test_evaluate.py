@@ -95,3 +95,61 @@ def test_roc_auc_ties_and_single_class() -> None:
     assert metrics.roc_auc([True, False], [0.5, 0.5]) == pytest.approx(0.5)
     assert metrics.roc_auc([True, True], [0.1, 0.2]) is None
     assert metrics.best_threshold([([True, False, True], [0.9, 0.2, 0.6])]) == pytest.approx(0.6)
+
+
+class PageStub:
+    """Scores the Syria page's comments by number: #3 wholly off-topic, #4 drifts (its passage scores high)."""
+
+    model_version = "stub-pages"
+    thresholds = {"toxic": 0.5, "off_topic": 0.5}
+    BY_NUMBER = {1: (0.1, 0.1, 0.2), 2: (0.2, 0.2, 0.3), 3: (0.1, 0.9, 0.9), 4: (0.1, 0.3, 0.8), 5: (0.6, 0.2, 0.25)}
+
+    def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
+        out = []
+        for c, _ in pairs:
+            tox, off, passage = self.BY_NUMBER[c.number or 0]
+            out.append(Scores(tox, off, self.model_version, passage_off_topic=passage))
+        return out
+
+
+def test_evaluate_pages_splits_drift_from_wholly_off_topic_and_applies_the_policy() -> None:
+    from moderator.ingest.labelled_pages import read_labelled_pages
+    from moderator.policy import Band, Policy
+    from moderator.scoring.evaluate import evaluate_pages
+    from tests.fixtures import TEST_DATA
+
+    pages, _ = read_labelled_pages(TEST_DATA / "pages")
+    policy = Policy(bands={"toxicity": Band(0.5), "off_topic": Band(0.5), "passage_off_topic": Band(0.7)})
+    report = evaluate_pages(PageStub(), pages, policy)
+    assert (report["pages"], report["comments"]) == (1, 5)
+    assert report["off_topic"]["n"] == 5 and report["off_topic"]["positives"] == 2
+    assert report["wholly_off_topic_vs_rest_roc_auc"] == 1.0
+    # drift (#4) against on-topic comments of >= 80 words: there are none, so no AUC rather than a made-up one
+    assert report["drift"] == {"n": 1, "long_on_topic": 0, "roc_auc_by_passage": None, "roc_auc_by_whole": None}
+    # #3 by its whole score, #4 by its passage; #5 (clean by its labels) is queued for its toxicity score
+    assert report["policy"]["off_topic_sent_to_human"] == 1.0
+    assert report["policy"]["drift_sent_to_human"] == 1.0
+    assert report["policy"]["clean_on_topic_auto_approved"] == pytest.approx(2 / 3)
+
+
+def test_cli_evaluate_reads_a_directory_of_labelled_pages(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from moderator.cli import main
+    from tests.fixtures import TEST_DATA
+
+    db = str(tmp_path / "q.db")
+    result = CliRunner().invoke(main, ["evaluate", str(TEST_DATA / "pages"), "--model", "lexical-fake", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "drift (1) against on-topic comments of >= 80 words (0)" in result.stdout
+    assert "policy default: sends" in result.stdout
+    data = json.loads(
+        CliRunner()
+        .invoke(main, ["evaluate", str(TEST_DATA / "pages"), "--model", "lexical-fake", "--json", "--db", db])
+        .stdout
+    )
+    assert data["comments"] == 5 and data["model_version"] == "lexical-fake-1"
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "x.labels.json").write_text("{}")
+    bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "pages"), "--model", "lexical-fake", "--db", db])
+    assert bad.exit_code == 1 and "no page x.txt beside it" in bad.stderr

@@ -29,8 +29,10 @@ def scores(tox: float, off: float = 0.1, **labels: float) -> Scores:
         (scores(0.5), Outcome.QUEUE),
         (scores(0.99), Outcome.REJECT),
         (scores(0.1, 0.7), Outcome.QUEUE),
-        (scores(0.1, 0.25), Outcome.QUEUE),
-        (scores(0.1, 0.15), Outcome.APPROVE),
+        (scores(0.1, 0.5), Outcome.QUEUE),
+        (scores(0.1, 0.4), Outcome.APPROVE),
+        (Scores(0.1, 0.3, "t", passage_off_topic=0.55), Outcome.QUEUE),  # a drifting passage alone
+        (Scores(0.1, 0.3, "t", passage_off_topic=0.45), Outcome.APPROVE),
         (scores(0.1, threat=0.9), Outcome.APPROVE),
     ],
 )

@@ -20,6 +20,7 @@ TOXICITY_REPORT = "toxicity.json"  # the fine-tune's settings and held-out metri
 NGRAM_WEIGHTS = "ngrams.safetensors"
 OFFTOPIC_WEIGHTS = "offtopic.safetensors"  # the principal-component projection
 OFFTOPIC_REPORT = "offtopic.json"
+OFFTOPIC_PAGES_REPORT = "offtopic_pages.json"  # the body model's page-grouped CV and its edges
 HEAD_FILES = (CONFIG_FILE, TOXICITY_WEIGHTS, NGRAM_WEIGHTS, OFFTOPIC_WEIGHTS)  # what the model version hashes
 
 # The toxicity heads, headline label first; the others are reported conditional on it.
@@ -58,6 +59,26 @@ class OffTopicConfig:
 
 
 @dataclass(frozen=True)
+class BodyOffTopicConfig:
+    """The off-topic head for articles with a body (body_offtopic.py), fitted on labelled forum pages.
+
+    ``platt`` calibrates the whole comment's logit, ``passage_platt`` the worst passage's relative similarity;
+    ``threshold`` and ``passage_threshold`` are the review edges the page-grouped CV chose (the default policy's).
+    """
+
+    features: list[str]
+    mean: list[float]
+    std: list[float]
+    weights: list[float]
+    bias: float
+    platt: list[float]  # (a, b)
+    passage_platt: list[float]  # (a, b) over the worst passage's relative similarity
+    threshold: float
+    passage_threshold: float
+    comment_max_length: int = 256  # tokens of a comment read for off-topic (toxicity reads max_length)
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """A model directory's config.json, field by field, in the order it is written."""
 
@@ -75,6 +96,7 @@ class ModelConfig:
     article_prefix: str = QUERY_PREFIX
     bf16: bool = True
     base_model: str | None = None  # a checkpoint directory to score on instead of the converted base
+    off_topic_body: BodyOffTopicConfig | None = None  # under articles with a body; None: the title head alone
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelConfig:
@@ -88,14 +110,16 @@ class ModelConfig:
             data,
             toxicity=ToxicityConfig(Fusion(**tox["fusion"]), tox["threshold"]),
             off_topic=OffTopicConfig(**data["off_topic"]),
+            off_topic_body=BodyOffTopicConfig(**data["off_topic_body"]) if data.get("off_topic_body") else None,
         )
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object, keys in the order of ``_ORDER`` (the order every shipped config.json has)."""
         data = asdict(self)
-        if data["base_model"] is None:
-            del data["base_model"]
+        for optional in ("base_model", "off_topic_body"):
+            if data[optional] is None:
+                del data[optional]
         return {key: data[key] for key in _ORDER if key in data}
 
     @classmethod
@@ -123,6 +147,7 @@ _ORDER = (
     "labels",
     "toxicity",
     "off_topic",
+    "off_topic_body",
     "bf16",
     "base_model",
 )

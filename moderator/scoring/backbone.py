@@ -192,10 +192,10 @@ class Backbone:
     def _autocast(self) -> torch.autocast:
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
 
-    def _prepare(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    def _prepare(self, text: str, max_length: int | None = None) -> tuple[list[int], list[tuple[int, int]]]:
         enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
         ids, offs = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
-        room = self.max_length - 2 - len(self.prefix_ids)
+        room = (max_length or self.max_length) - 2 - len(self.prefix_ids)
         if len(ids) > room:  # head + tail: openings and sign-offs both carry tone
             head = room * 2 // 3
             keep = list(range(head)) + list(range(len(ids) - (room - head), len(ids)))
@@ -226,14 +226,20 @@ class Backbone:
         items: Sequence[tuple[str, str]],
         batch_size: int = 32,
         explain: Callable[[int, float], bool] | None = None,
+        *,
+        max_length: int | None = None,
+        toxicity: bool = True,
     ) -> list[Encoded]:
         """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order.
 
         ``explain(index, toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
+        ``max_length`` overrides the cut (off-topic reads long comments further than toxicity does);
+        ``toxicity=False`` skips the toxicity branch.
         """
         texts = [comment_text(t, b) for t, b in items]
         body_start = [len(t) + 1 if t else 0 for t, _ in items]
-        prepared = [self._prepare(t) for t in texts]
+        prepared = [self._prepare(t, max_length) for t in texts]
+        with_toxicity = toxicity and self.tox_top is not None
         order = sorted(range(len(texts)), key=lambda i: len(prepared[i][0]))
         out: list[Encoded | None] = [None] * len(texts)
         first = 1 + len(self.prefix_ids)
@@ -244,7 +250,7 @@ class Backbone:
                 x = embed(self.model.embeddings, ids, self.dtype)
                 x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
                 e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float()
-                tox = self.tox_top.states(x, mask).float() if self.tox_top is not None else None
+                tox = self.tox_top.states(x, mask).float() if with_toxicity else None
             pooled = mean_pool(e5, mask)
             encs = [
                 self._one(

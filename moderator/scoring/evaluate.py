@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from moderator.ingest.labelled_pages import LabelledPage
+from moderator.policy import Outcome, Policy
 from moderator.records import Article, Comment
 from moderator.scoring.base import Scorer
-from moderator.scoring.metrics import binary_report
+from moderator.scoring.metrics import binary_report, roc_auc
 
 EVAL_LABELS = ("toxic", "off_topic")
 _SCORE_FIELD = {"toxic": "toxicity", "off_topic": "off_topic"}
@@ -95,3 +97,55 @@ def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[
         out[label] = binary_report(y, s, thresholds[label])
     out["model_version"] = scorer.model_version  # type: ignore[assignment]  # a string beside the two dicts
     return out
+
+
+LONG_WORDS = 80  # drift is measured against on-topic comments at least this long: length is not evidence
+
+
+def evaluate_pages(scorer: Scorer, pages: Sequence[LabelledPage], policy: Policy) -> dict[str, Any]:
+    """Measure a scorer on labelled forum pages (article + thread), as a newsroom's own threads measure it.
+
+    Per label (toxic, off_topic) the same report as ``evaluate_records``; then off-topic split the way the
+    labels allow without letting length speak: wholly off-topic comments against all others, drifting comments
+    against on-topic comments of at least LONG_WORDS words (by the whole comment's score and by its passage's);
+    and what ``policy`` would do: the share of off-topic (and drifting) comments it sends to a human, and the
+    share of clean on-topic comments it approves automatically.
+    """
+    pairs = [(c, page.article) for page in pages for c in page.comments]
+    labels = [lab for page in pages for lab in page.labels]
+    scores = scorer.score(pairs) if pairs else []
+    thresholds = scorer_thresholds(scorer)
+    toxic = np.array([lab.toxic for lab in labels], bool)
+    off = np.array([lab.off_topic for lab in labels], bool)
+    drift = np.array([lab.drift for lab in labels], bool)
+    words = np.array([len(f"{c.title} {c.text}".split()) for c, _ in pairs])
+    tox_s = np.array([s.toxicity for s in scores], float)
+    off_s = np.array([s.off_topic for s in scores], float)
+    passage_s = np.array([s.off_topic if s.passage_off_topic is None else s.passage_off_topic for s in scores], float)
+    queued = np.array([policy.judge(s)[0] is not Outcome.APPROVE for s in scores], bool)
+    versus = drift | (~off & (words >= LONG_WORDS))
+    clean = ~off & ~toxic
+    return {
+        "pages": len(pages),
+        "comments": len(pairs),
+        "toxic": binary_report(toxic, tox_s, thresholds["toxic"]),
+        "off_topic": binary_report(off, off_s, thresholds["off_topic"]),
+        "wholly_off_topic_vs_rest_roc_auc": roc_auc(off & ~drift, off_s),
+        "drift": {
+            "n": int(drift.sum()),
+            "long_on_topic": int((~off & (words >= LONG_WORDS)).sum()),
+            "roc_auc_by_passage": roc_auc(drift[versus], passage_s[versus]),
+            "roc_auc_by_whole": roc_auc(drift[versus], off_s[versus]),
+        },
+        "policy": {
+            "name": policy.name,
+            "off_topic_sent_to_human": _share(queued, off),
+            "drift_sent_to_human": _share(queued, drift),
+            "clean_on_topic_auto_approved": _share(~queued, clean),
+        },
+        "model_version": scorer.model_version,
+    }
+
+
+def _share(hit: np.ndarray, among: np.ndarray) -> float | None:
+    return float(hit[among].mean()) if among.any() else None

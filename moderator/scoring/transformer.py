@@ -23,6 +23,16 @@ from moderator.records import Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.artifacts import OFFTOPIC_WEIGHTS, ModelConfig, heads_digest
 from moderator.scoring.backbone import Backbone, Encoded, load_backbone
+from moderator.scoring.body_offtopic import (
+    BACKGROUND_ARTICLES,
+    BACKGROUND_TOPICS,
+    COMMENT_MAX_LENGTH,
+    ArticleVectors,
+    Background,
+    article_sentences,
+    body_features,
+    worst_passage,
+)
 from moderator.scoring.linear import LinearHead, apply_platt, sigmoid
 from moderator.scoring.ngrams import NgramModel
 from moderator.scoring.offtopic import pair_features, unit
@@ -34,7 +44,14 @@ ARTICLE_CACHE = 4096  # article vectors kept between score() calls
 class TransformerScorer:
     """Scores (comment, article) pairs with the shipped heads; deterministic for the same input."""
 
-    def __init__(self, backbone: Backbone, config: ModelConfig, projection: np.ndarray, ngrams: NgramModel) -> None:
+    def __init__(
+        self,
+        backbone: Backbone,
+        config: ModelConfig,
+        projection: np.ndarray,
+        ngrams: NgramModel,
+        background: Background | None = None,
+    ) -> None:
         self.backbone, self.model_config, self.ngrams = backbone, config, ngrams
         self.config: dict[str, Any] = config.to_json()  # the same, as JSON (reports and tests read it)
         self.model_version: str = config.model_version
@@ -43,7 +60,14 @@ class TransformerScorer:
         self._ot = LinearHead(np.array(ot.mean), np.array(ot.std), np.array(ot.weights), float(ot.bias))
         self._generic = np.array(ot.generic, np.float32)
         self._projection = projection
-        self._articles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        body = config.off_topic_body
+        self._body = (
+            None
+            if body is None or background is None
+            else LinearHead(np.array(body.mean), np.array(body.std), np.array(body.weights), float(body.bias))
+        )
+        self._background = background
+        self._articles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.batch_size = 32
 
     @classmethod
@@ -76,8 +100,18 @@ class TransformerScorer:
             allow_download=allow_download,
         )
         extra = load_file(str(model_dir / OFFTOPIC_WEIGHTS))
+        background = None
+        if BACKGROUND_ARTICLES in extra and BACKGROUND_TOPICS in extra:
+            background = Background(
+                extra[BACKGROUND_ARTICLES].float().numpy(), extra[BACKGROUND_TOPICS].float().numpy()
+            )
         config = replace(config, model_version=f"{config.model_version}+heads-{heads_digest(model_dir)}")
-        return cls(backbone, config, extra["projection"].float().numpy(), NgramModel.load(model_dir))
+        return cls(backbone, config, extra["projection"].float().numpy(), NgramModel.load(model_dir), background)
+
+    def use_background(self, background: Background) -> None:
+        """Read article bodies against ``background`` from now on (training does this before the head exists)."""
+        self._background = background
+        self._articles.clear()  # cached articles lack their sentence vectors
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -93,7 +127,18 @@ class TransformerScorer:
         return f"{article.id}:{digest}"
 
     def _reference(self, articles: Sequence[Article]) -> list[np.ndarray]:
-        """One reference vector per article: headline and whole article text, each embedded once."""
+        """One reference vector per article for the title head: headline and whole text, each embedded once."""
+        mode = self.model_config.off_topic.reference
+        out = []
+        for h, b, _ in self._article_vectors(articles):
+            out.append(h if mode == "headline" else b if mode == "article" else unit(h + b))
+        return out
+
+    def _article_vectors(self, articles: Sequence[Article]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(headline, whole text, body sentences) vectors per article, each article embedded once and cached.
+
+        Body sentences are embedded only when the body model is loaded (an empty [0, d] array otherwise).
+        """
         todo = {}
         for a in articles:
             key = self._article_key(a)
@@ -106,13 +151,56 @@ class TransformerScorer:
             heads = self.backbone.encode_passages([todo[k].headline or todo[k].text_for_scoring() for k in keys])
             bodies = self.backbone.encode_passages([todo[k].text_for_scoring() or todo[k].headline for k in keys])
             for k, h, b in zip(keys, heads, bodies, strict=True):
-                self._articles[k] = (h, b)
-        mode = self.model_config.off_topic.reference
-        out = []
-        for a in articles:
-            h, b = self._articles[self._article_key(a)]
-            out.append(h if mode == "headline" else b if mode == "article" else unit(h + b))
-        return out
+                sentences = article_sentences(todo[k]) if self._background is not None else []
+                vectors = self.backbone.encode_passages(sentences) if sentences else np.zeros((0, len(h)), np.float32)
+                self._articles[k] = (h, b, vectors)
+        return [self._articles[self._article_key(a)] for a in articles]
+
+    def body_inputs(
+        self, pairs: Sequence[tuple[Comment, Article]], encs: Sequence[Encoded], toxicity_logits: np.ndarray
+    ) -> dict[int, tuple[Encoded, ArticleVectors, float]]:
+        """What the body model reads for each pair whose article has a body: the comment as off-topic encodes it
+        (long comments read again up to ``comment_max_length`` tokens, without the toxicity branch), the
+        article's vectors and the fused toxicity logit. Training calls this too, so it fits what scoring sees.
+        """
+        if self._background is None:
+            return {}
+        body = self.model_config.off_topic_body
+        max_length = body.comment_max_length if body is not None else COMMENT_MAX_LENGTH
+        vectors = self._article_vectors([a for _, a in pairs])
+        chosen = [i for i, (_, _, sentences) in enumerate(vectors) if len(sentences)]
+        long = [i for i in chosen if encs[i].n_tokens >= self.backbone.max_length]
+        longer = self.backbone.encode_comments(
+            [(pairs[i][0].title, pairs[i][0].text) for i in long],
+            self.batch_size,
+            max_length=max_length,
+            toxicity=False,
+        )
+        read = dict(zip(long, longer, strict=True))
+        return {
+            i: (read.get(i, encs[i]), ArticleVectors(vectors[i][1], vectors[i][2]), float(toxicity_logits[i]))
+            for i in chosen
+        }
+
+    def _body_off_topic(
+        self, enc: Encoded, article: ArticleVectors, toxicity_logit: float
+    ) -> tuple[float, str, float | None]:
+        """(off-topic, the passage the article explains least, its own score) under an article with a body."""
+        body, head, background = self.model_config.off_topic_body, self._body, self._background
+        assert body is not None and head is not None and background is not None
+        logit = float(head.logit(body_features(enc.whole, article, background, toxicity_logit))[0])
+        off = float(apply_platt(logit, body.platt))
+        spans = enc.sentence_spans
+        if enc.passages:
+            candidates = [v for _, _, v, _ in enc.passages]
+            cand_spans = [(spans[i][0], spans[j - 1][1]) for i, j, _, _ in enc.passages]
+        else:
+            candidates, cand_spans = list(enc.sentences), list(spans)
+        k, relative = worst_passage(candidates, article, background)
+        if k < 0:
+            return off, "", None
+        a, b = cand_spans[k]
+        return off, enc.text[a:b], round(float(apply_platt(relative, body.passage_platt)), 4)
 
     # -- scoring --------------------------------------------------------------------------------------
     def _features(self, enc: Encoded, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -136,6 +224,23 @@ class TransformerScorer:
         if len(enc.sentences):
             return whole, np.hstack([per, np.stack(enc.sentences) @ proj.T]), list(spans)
         return whole, np.zeros((0, len(whole))), []
+
+    def _title_off_topic(
+        self, enc: Encoded, ref: np.ndarray, platt: Sequence[float]
+    ) -> tuple[float, str, float | None]:
+        """(off-topic, the furthest-straying passage, its own score) by the title head (no article body).
+
+        Runs of sentences: a comment whose second half wanders off shows it in the passage, scored by the same
+        head as if it stood alone; max(whole, passage) as the headline cost 0.01 ROC-AUC on One Million Posts.
+        """
+        whole, candidates, cand_spans = self._features(enc, ref)
+        off = float(apply_platt(float(self._ot.logit(whole)[0]), platt))
+        if not len(candidates):
+            return off, "", None
+        ps = apply_platt(self._ot.logit(candidates), platt)
+        k = int(np.argmax(ps))
+        a, b = cand_spans[k]
+        return off, enc.text[a:b], round(float(ps[k]), 4)
 
     def _toxic_words(self, enc: Encoded) -> tuple[str, ...]:
         """Up to three words that pushed the fused toxicity logit up most.
@@ -173,45 +278,52 @@ class TransformerScorer:
         ranked = sorted(((v, sp) for sp, v in words.items() if v > 0 and v >= 0.3 * top), reverse=True)
         return tuple(dict.fromkeys(enc.text[a:b] for _, (a, b) in ranked[:3]))
 
+    def encode(self, pairs: Sequence[tuple[Comment, Article]]) -> tuple[list[Encoded], np.ndarray]:
+        """One encoder pass per comment, and each comment's fused toxicity logit.
+
+        Comments at or above the toxicity threshold get the backward pass that names their words.
+        """
+        fusion = self.model_config.toxicity.fusion
+        items = [(c.title, c.text) for c, _ in pairs]
+        lexical = self.ngrams.logits([comment_text(t, b) for t, b in items])
+
+        def fused(i: int, transformer_logit: float) -> float:
+            return fusion.transformer * transformer_logit + fusion.ngram * float(lexical[i]) + fusion.bias
+
+        at = self.model_config.toxicity.threshold
+        encs = self.backbone.encode_comments(
+            items, self.batch_size, explain=lambda i, logit: float(sigmoid(fused(i, logit))) >= at
+        )
+        logits = []
+        for i, enc in enumerate(encs):
+            assert enc.tox_logits is not None  # the shipped scorer always has the toxicity top
+            logits.append(fused(i, float(enc.tox_logits[0])))
+        return encs, np.array(logits, np.float64)
+
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
         if not pairs:
             return []
-        fusion = self.model_config.toxicity.fusion
         tox_threshold = self.model_config.toxicity.threshold
-        items = [(c.title, c.text) for c, _ in pairs]
-        lexical = self.ngrams.logits([comment_text(t, b) for t, b in items])
-
-        def toxicity_of(i: int, transformer_logit: float) -> float:
-            return float(sigmoid(fusion.transformer * transformer_logit + fusion.ngram * lexical[i] + fusion.bias))
-
-        encs = self.backbone.encode_comments(
-            items, self.batch_size, explain=lambda i, logit: toxicity_of(i, logit) >= tox_threshold
-        )
+        encs, fused_logits = self.encode(pairs)
+        body_inputs = self.body_inputs(pairs, encs, fused_logits) if self._body is not None else {}
         refs = self._reference([a for _, a in pairs])
         platt = self.model_config.off_topic.platt
         out = []
         for i, (enc, ref) in enumerate(zip(encs, refs, strict=True)):
             logits = enc.tox_logits
-            assert logits is not None  # the shipped scorer always has the toxicity top
-            toxicity = toxicity_of(i, float(logits[0]))
+            assert logits is not None
+            toxicity = float(sigmoid(fused_logits[i]))
             # Fine heads are uncalibrated (the threat head learnt from tweets with a 1:2 class ratio), so each
             # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
             labels = {
                 name: round(toxicity * float(sigmoid(v)), 4)
                 for name, v in zip(self.labels[1:], logits[1:], strict=True)
             }
-            whole, candidates, cand_spans = self._features(enc, ref)
-            off = float(apply_platt(float(self._ot.logit(whole)[0]), platt))
-            passage, passage_score = "", None
-            # Runs of sentences: a comment whose second half wanders off shows it here. The passage score stays
-            # beside the headline (a policy band on passage_off_topic queues drift): max(whole, passage) as the
-            # headline cost 0.01 ROC-AUC on One Million Posts, where posts seldom drift.
-            if len(candidates):
-                ps = apply_platt(self._ot.logit(candidates), platt)
-                k = int(np.argmax(ps))
-                a, b = cand_spans[k]
-                passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
+            if i in body_inputs:  # the article has a body: judge the comment against its sentences
+                off, passage, passage_score = self._body_off_topic(*body_inputs[i])
+            else:
+                off, passage, passage_score = self._title_off_topic(enc, ref, platt)
             words = self._toxic_words(enc) if toxicity >= tox_threshold else ()
             out.append(
                 Scores(

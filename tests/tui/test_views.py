@@ -42,14 +42,14 @@ async def test_label_and_article_filters(app: ModeratorApp, other: Queue) -> Non
         await settle(pilot)
         await pilot.press("l")
         await settle(pilot)
-        # the default policy's review edges: toxicity 0.25, off-topic 0.2
+        # the default policy's review edges: toxicity 0.25, off-topic 0.45
         want = other.items(QueueFilter(status="open", label="toxicity", label_min=0.25))
         assert shown_ids(app) == [i.comment.id for i in want]
         assert set(shown_ids(app)) == {"c2", "c5", "c7"}
         assert "toxicity ≥ 0.25" in status_text(app)
-        await pilot.press("l")  # off-topic >= 0.2
+        await pilot.press("l")  # off-topic >= 0.45
         await settle(pilot)
-        want = other.items(QueueFilter(status="open", label="off_topic", label_min=0.2))
+        want = other.items(QueueFilter(status="open", label="off_topic", label_min=0.45))
         assert shown_ids(app) == [i.comment.id for i in want]
         assert "c3" in shown_ids(app) and not {"c1", "c4"} & set(shown_ids(app))  # the football comment, no on-topic
         await pilot.press("l", "j", "j", "i")  # no label; third row's article only
