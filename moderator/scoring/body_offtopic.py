@@ -54,13 +54,8 @@ class Background:
     topics: np.ndarray
 
 
-def has_body(article: Article) -> bool:
-    """The body model applies when the article has sentences to compare with; a headline alone gets the title head."""
-    return bool(article_sentences(article))
-
-
 def article_sentences(article: Article) -> list[str]:
-    """The body's sentences (and lines) long enough to say something."""
+    """The body's sentences (and lines) long enough to say something; none means the title head decides."""
     body = article.body
     return [body[a:b] for a, b in sentence_spans(body) if b - a > MIN_SENTENCE_CHARS]
 

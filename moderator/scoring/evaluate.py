@@ -76,9 +76,12 @@ def _pairs(records: Sequence[dict[str, Any]]) -> list[tuple[Comment, Article]]:
 
 
 def scorer_thresholds(scorer: Scorer) -> dict[str, float]:
-    """The scorer's operating thresholds (0.5 where it declares none)."""
+    """The scorer's operating thresholds (0.5 where it declares none), and the body model's where it has one."""
     declared = getattr(scorer, "thresholds", None) or {}
-    return {label: float(declared.get(label, 0.5)) for label in EVAL_LABELS}
+    out = {label: float(declared.get(label, 0.5)) for label in EVAL_LABELS}
+    if "off_topic_body" in declared:
+        out["off_topic_body"] = float(declared["off_topic_body"])
+    return out
 
 
 def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -129,7 +132,7 @@ def evaluate_pages(scorer: Scorer, pages: Sequence[LabelledPage], policy: Policy
         "pages": len(pages),
         "comments": len(pairs),
         "toxic": binary_report(toxic, tox_s, thresholds["toxic"]),
-        "off_topic": binary_report(off, off_s, thresholds["off_topic"]),
+        "off_topic": binary_report(off, off_s, thresholds.get("off_topic_body", thresholds["off_topic"])),
         "wholly_off_topic_vs_rest_roc_auc": roc_auc(off & ~drift, off_s),
         "drift": {
             "n": int(drift.sum()),

@@ -115,11 +115,14 @@ class TransformerScorer:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        """Operating thresholds chosen on dev data (toxicity) and grouped CV (off-topic)."""
-        return {
+        """Operating thresholds chosen on dev data (toxicity) and grouped CV (off-topic, and under a body)."""
+        out = {
             "toxic": float(self.model_config.toxicity.threshold),
             "off_topic": float(self.model_config.off_topic.threshold),
         }
+        if self.model_config.off_topic_body is not None:
+            out["off_topic_body"] = float(self.model_config.off_topic_body.threshold)
+        return out
 
     # -- articles -------------------------------------------------------------------------------------
     def _article_key(self, article: Article) -> str:
