@@ -22,10 +22,11 @@ import torch
 from moderator.records import Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.artifacts import OFFTOPIC_WEIGHTS, ModelConfig, heads_digest
-from moderator.scoring.backbone import Backbone, Encoded, load_backbone
+from moderator.scoring.backbone import Attribution, Backbone, Encoded, load_backbone
 from moderator.scoring.linear import LinearHead, apply_platt, sigmoid
 from moderator.scoring.ngrams import NgramModel
 from moderator.scoring.offtopic import pair_features, unit
+from moderator.scoring.precision import PrecisionChoice, choose_precision
 from moderator.scoring.text import STOPWORDS, WORD, comment_text
 
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
@@ -45,6 +46,11 @@ class TransformerScorer:
         self._projection = projection
         self._articles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.batch_size = 32
+        # Words (a backward pass each) are computed while scoring for comments at or above this toxicity and
+        # the model's threshold: a caller sets it to its policy's review edge, where a person will read them.
+        # Comments between the threshold and this edge are marked ``words_pending`` (computed on demand).
+        self.words_from = 0.0
+        self.precision = PrecisionChoice(backbone.precision, "as built", "")  # load() records why
 
     @classmethod
     def load(
@@ -54,15 +60,20 @@ class TransformerScorer:
         device: str = "cpu",
         *,
         allow_download: bool = False,
-        bf16: bool | None = None,
+        precision: str = "auto",
     ) -> TransformerScorer:
-        """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``)."""
+        """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``).
+
+        ``precision`` ("auto", "fp32", "bf16") picks the numerics (see precision.py); the path that
+        runs is part of the model version recorded with each score.
+        """
         from safetensors.torch import load_file
 
         if device != "cpu":
             raise ValueError("only device='cpu' is supported by this build")
         model_dir = Path(model_dir) if model_dir else default_model_dir()
         config = ModelConfig.read(model_dir)
+        choice = choose_precision(precision)
         base = base_dir or config.base_model or None
         backbone = load_backbone(
             Path(base) if base else None,
@@ -72,12 +83,19 @@ class TransformerScorer:
             labels=tuple(config.labels),
             article_max_length=int(config.article_max_length),
             query_prefix=config.query_prefix,
-            bf16=config.bf16 if bf16 is None else bf16,
+            precision=choice.precision,
             allow_download=allow_download,
         )
         extra = load_file(str(model_dir / OFFTOPIC_WEIGHTS))
-        config = replace(config, model_version=f"{config.model_version}+heads-{heads_digest(model_dir)}")
-        return cls(backbone, config, extra["projection"].float().numpy(), NgramModel.load(model_dir))
+        version = f"{config.model_version}+heads-{heads_digest(model_dir)}+{choice.precision}"
+        scorer = cls(
+            backbone,
+            replace(config, model_version=version),
+            extra["projection"].float().numpy(),
+            NgramModel.load(model_dir),
+        )
+        scorer.precision = choice
+        return scorer
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -145,11 +163,18 @@ class TransformerScorer:
         per token. The n-grams usually name the insult itself ("Vollpfosten", "Sesselfurzern"), where the
         gradients alone often named a neighbour or the insulted group.
         """
-        contrib, offs = enc.token_contrib, enc.token_offsets
-        if contrib is None or offs is None or not len(contrib):
+        if enc.token_contrib is None or enc.token_offsets is None:
+            return ()
+        return self._words(Attribution(enc.text, enc.token_contrib, enc.token_offsets))
+
+    def _words(self, attribution: Attribution) -> tuple[str, ...]:
+        """The words of ``_toxic_words`` from one comment's token attributions."""
+        contrib, offs = attribution.token_contrib, attribution.token_offsets
+        if not len(contrib):
             return ()
         fusion = self.model_config.toxicity.fusion
-        spans = [m.span() for m in WORD.finditer(enc.text) if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
+        text = attribution.text
+        spans = [m.span() for m in WORD.finditer(text) if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
         starts = [a for a, _ in spans]  # sorted, spans do not overlap: bisect keeps long comments linear
         words: dict[tuple[int, int], float] = {}
         for c, (s, e) in zip(contrib, offs, strict=False):
@@ -161,7 +186,7 @@ class TransformerScorer:
             )
             if span:
                 words[span] = words.get(span, 0.0) + fusion.transformer * float(c)
-        for start, end, share in self.ngrams.token_contributions(enc.text):
+        for start, end, share in self.ngrams.token_contributions(text):
             inside = [
                 sp for sp in spans[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)] if sp[1] <= end
             ]
@@ -171,7 +196,12 @@ class TransformerScorer:
             return ()
         top = max(words.values())
         ranked = sorted(((v, sp) for sp, v in words.items() if v > 0 and v >= 0.3 * top), reverse=True)
-        return tuple(dict.fromkeys(enc.text[a:b] for _, (a, b) in ranked[:3]))
+        return tuple(dict.fromkeys(text[a:b] for _, (a, b) in ranked[:3]))
+
+    def toxic_words_of(self, pairs: Sequence[tuple[Comment, Article]]) -> list[tuple[str, ...]]:
+        """The words that drove each comment's toxicity, for comments scored without them (see ``words_from``)."""
+        items = [(c.title, c.text) for c, _ in pairs]
+        return [self._words(a) for a in self.backbone.attribute_comments(items)]
 
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
@@ -179,6 +209,7 @@ class TransformerScorer:
             return []
         fusion = self.model_config.toxicity.fusion
         tox_threshold = self.model_config.toxicity.threshold
+        words_edge = max(tox_threshold, self.words_from)
         items = [(c.title, c.text) for c, _ in pairs]
         lexical = self.ngrams.logits([comment_text(t, b) for t, b in items])
 
@@ -186,7 +217,7 @@ class TransformerScorer:
             return float(sigmoid(fusion.transformer * transformer_logit + fusion.ngram * lexical[i] + fusion.bias))
 
         encs = self.backbone.encode_comments(
-            items, self.batch_size, explain=lambda i, logit: toxicity_of(i, logit) >= tox_threshold
+            items, self.batch_size, explain=lambda i, logit: toxicity_of(i, logit) >= words_edge
         )
         refs = self._reference([a for _, a in pairs])
         platt = self.model_config.off_topic.platt
@@ -212,7 +243,7 @@ class TransformerScorer:
                 k = int(np.argmax(ps))
                 a, b = cand_spans[k]
                 passage, passage_score = enc.text[a:b], round(float(ps[k]), 4)
-            words = self._toxic_words(enc) if toxicity >= tox_threshold else ()
+            words = self._toxic_words(enc) if toxicity >= words_edge else ()
             out.append(
                 Scores(
                     toxicity=round(toxicity, 4),
@@ -222,6 +253,7 @@ class TransformerScorer:
                     toxic_words=words,
                     off_topic_passage=passage,
                     passage_off_topic=passage_score,
+                    words_pending=tox_threshold <= toxicity < words_edge,
                 )
             )
         return out
