@@ -65,7 +65,8 @@ def common_options(func: F) -> F:
     )
     @wraps(func)
     def wrapper(*args: Any, db: Path | None, config_file: Path | None, **kwargs: Any) -> Any:
-        flags = {k: kwargs.pop(k) for k in ("moderator", "model", "batch_size", "policy") if k in kwargs}
+        names = ("moderator", "model", "batch_size", "policy", "precision")
+        flags = {k: kwargs.pop(k) for k in names if k in kwargs}
         try:
             settings = load_settings(config_file, db=db, **flags)
         except (OSError, ValueError) as exc:
@@ -228,6 +229,8 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
     item = queue.get(comment_id)
     if item is None:
         raise Fail(f"no comment with id {comment_id!r}")
+    if item.scores is not None and item.scores.words_pending:  # scored above threshold, words not yet read
+        item = fill_pending_words(settings, queue, item)
     history = [d.as_json() for d in queue.history(comment_id)]
     if as_json:
         emit_json({**item.as_json(), "history": history})
@@ -417,8 +420,21 @@ def load_policy_for(settings: Settings, config: dict[str, Any]) -> Any:
         raise click.UsageError(str(exc)) from exc
 
 
+def precision_option(func: F) -> F:
+    """--precision on every command that scores: the numerics, chosen by the CPU unless overridden."""
+    return click.option(
+        "--precision",
+        type=click.Choice(["auto", "fp32", "bf16"]),
+        default=None,
+        help="Scoring numerics (default: auto, by what this CPU does natively; or $MODERATOR_PRECISION).",
+    )(func)
+
+
 def load_scorer_for(settings: Settings) -> Any:
-    """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model."""
+    """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model.
+
+    Says on stderr which numerics run and why (the path is also part of the recorded model version).
+    """
     from moderator.config import FAKE_MODEL
 
     model_dir = settings.model_dir()
@@ -428,7 +444,39 @@ def load_scorer_for(settings: Settings) -> Any:
         return FakeScorer()
     from moderator.scoring import load_scorer
 
-    return load_scorer(model_dir, Path(settings.base_model) if settings.base_model else None)
+    try:
+        scorer: Any = load_scorer(
+            model_dir, Path(settings.base_model) if settings.base_model else None, settings.precision
+        )
+    except ValueError as exc:  # e.g. MODERATOR_PRECISION names no path
+        raise click.UsageError(str(exc)) from exc
+    notice(scorer.precision.line())
+    return scorer
+
+
+def words_where_read(scorer: Any, policy: Any) -> Any:
+    """The scorer, told to spend word attributions only on comments this policy sends to a human for toxicity.
+
+    Comments between the model's threshold and that edge get their words when someone opens them (`show`).
+    """
+    if hasattr(scorer, "words_from"):
+        scorer.words_from = policy.review_edge("toxicity")
+    return scorer
+
+
+def fill_pending_words(settings: Settings, queue: Any, item: Any) -> Any:
+    """``item`` with the words that drove its toxicity, computed now and stored if scoring left them pending."""
+    from dataclasses import replace
+
+    from moderator.records import Article
+
+    scorer = load_scorer_for(settings)
+    if not hasattr(scorer, "toxic_words_of"):
+        return item
+    article = Article(id=item.comment.article_id, headline=item.article_headline)  # words read the comment alone
+    (words,) = scorer.toxic_words_of([(item.comment, article)])
+    queue.save_words([(item.comment.id, words)])
+    return replace(item, scores=replace(item.scores, toxic_words=words, words_pending=False))
 
 
 @main.command()
@@ -436,18 +484,21 @@ def load_scorer_for(settings: Settings) -> Any:
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
 @click.option("--batch-size", type=int, default=None, help="Comments per committed batch (default 32).")
 @click.option("--json", "as_json", is_flag=True)
+@precision_option
 @common_options
 def score(rescore: bool, as_json: bool, settings: Settings) -> None:
     """Score comments in the queue (toxicity, off-topic against their article), with a progress bar.
 
     Each batch is committed on its own: an interrupted run loses nothing and the next one resumes.
     """
+    from moderator.config import read_config_file
     from moderator.progress import Progress
     from moderator.scoring.batch import score_queue
 
+    policy = load_policy_for(settings, read_config_file(settings.config_file))
     queue = open_queue(settings)
     total = queue.count_unscored(rescore=rescore)
-    scorer = load_scorer_for(settings)
+    scorer = words_where_read(load_scorer_for(settings), policy)
     progress = Progress("scoring", total)
     try:
         run = score_queue(queue, scorer, batch_size=settings.batch_size, rescore=rescore, on_batch=progress.advance)
@@ -474,6 +525,7 @@ def score(rescore: bool, as_json: bool, settings: Settings) -> None:
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
 @click.option("--batch-size", type=int, default=None, help="Comments per committed batch (default 32).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@precision_option
 @common_options
 def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings) -> None:
     """Score what is unscored, then auto-approve, queue or auto-reject pending comments by the policy.
@@ -489,7 +541,8 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
     queue = open_queue(settings)
     progress = Progress("flagging")
     try:
-        report = Flagger(queue, load_scorer_for(settings), policy, batch_size=settings.batch_size).run(
+        scorer = words_where_read(load_scorer_for(settings), policy)
+        report = Flagger(queue, scorer, policy, batch_size=settings.batch_size).run(
             dry_run=dry_run, on_progress=progress.advance
         )
     except KeyboardInterrupt:
@@ -524,6 +577,7 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
     help="Policy TOML whose bands the page report applies (default: as for `flag`).",
 )
 @click.option("--json", "as_json", is_flag=True, help='Print {"toxic": {...}, "off_topic": {...}, ...}.')
+@precision_option
 @common_options
 def evaluate(data: Path, as_json: bool, settings: Settings) -> None:
     """Measure the model on a labelled JSONL file, or on a directory of labelled forum pages.
@@ -694,6 +748,7 @@ def train(
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
 @click.option("--batch-size", type=int, default=None, help="Comments per batch (default 32).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@precision_option
 @common_options
 def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Settings) -> None:
     """Scoring speed: the production path against a naive baseline measured in the same run.

@@ -42,6 +42,7 @@ class Settings:
     base_model: str = ""  # a transformers checkpoint directory; empty = converted multilingual-e5-small
     batch_size: int = 32
     policy: Path | None = None  # policy file for `flag`; None = the [policy] table of moderator.toml
+    precision: str = "auto"  # the scorer's numerics: auto (by the CPU), fp32 or bf16
     config_file: Path | None = None
 
     def model_dir(self) -> Path:

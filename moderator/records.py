@@ -53,7 +53,9 @@ class Scores:
 
     ``labels`` holds the fine toxicity labels (insult, profanity, abuse, threat) where the model has them;
     ``toxic_words`` are the words that drove the toxicity score; ``off_topic_passage`` is the passage (one or
-    more sentences) that strays furthest from the article.
+    more sentences) that strays furthest from the article. ``words_pending`` marks a score at or above the
+    model's threshold whose words were not computed yet (they cost a backward pass, spent only where a person
+    reads them); the store keeps such words as NULL, an empty list meaning "computed: none".
     """
 
     toxicity: float
@@ -63,6 +65,7 @@ class Scores:
     toxic_words: tuple[str, ...] = ()
     off_topic_passage: str = ""
     passage_off_topic: float | None = None  # the passage's own off-topic score
+    words_pending: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {

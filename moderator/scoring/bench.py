@@ -95,6 +95,10 @@ class BenchResult:
     achieved_gflops: float
     median_tokens: float
     model_version: str
+    precision: str  # the path that ran: fp32 or bf16
+    precision_reason: str  # why it was chosen (the line score/flag/bench print on stderr)
+    cpu_capability: str  # what torch reports: AVX2, AVX512, ...
+    peak_gflops: float  # matmul peak of the path that ran; "% of peak" refers to it
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +120,11 @@ def matmul_peak_gflops(dtype: Any, size: int = 1024, seconds: float = 1.0) -> fl
         elapsed = time.perf_counter() - start
         best = max(best, 4 * 2 * size**3 / elapsed / 1e9)
     return best
+
+
+def path_peak_gflops(precision: str, fp32_peak: float, bf16_peak: float) -> float:
+    """The roofline of the path that ran: its own matmul peak, never another path's."""
+    return bf16_peak if precision == "bf16" else fp32_peak
 
 
 def peak_rss_mb() -> float:
@@ -191,6 +200,7 @@ def run_bench(
     achieved = production_cps * tokens_per_comment * encoder_flops_per_token(config, median_tokens) / 1e9
     naive_cps = naive_baseline(pairs[:naive_comments], base_dir)
     latencies.sort()
+    choice = scorer.precision
     return BenchResult(
         comments=len(pairs),
         naive_cps=round(naive_cps, 2),
@@ -204,6 +214,10 @@ def run_bench(
         achieved_gflops=round(achieved, 1),
         median_tokens=median_tokens,
         model_version=scorer.model_version,
+        precision=choice.precision,
+        precision_reason=choice.reason,
+        cpu_capability=choice.cpu_capability,
+        peak_gflops=round(path_peak_gflops(choice.precision, fp32_peak, bf16_peak), 1),
     )
 
 
@@ -214,11 +228,13 @@ def format_table(result: BenchResult) -> str:
         ("ratio", f"x{result.ratio:.2f}"),
         ("single comment latency p50 / p95", f"{result.p50_ms:.0f} / {result.p95_ms:.0f} ms"),
         ("peak RSS (process, scorer loaded and scoring)", f"{result.peak_rss_mb:.0f} MB"),
+        ("precision (the path that ran)", f"{result.precision}: {result.precision_reason}"),
         ("matmul peak fp32 / bf16", f"{result.fp32_peak_gflops:.0f} / {result.bf16_peak_gflops:.0f} GFLOP/s"),
         (
             "encoder achieved (production, estimated)",
             f"{result.achieved_gflops:.0f} GFLOP/s "
-            f"({100 * result.achieved_gflops / result.bf16_peak_gflops:.0f}% of bf16 peak)",
+            f"({100 * result.achieved_gflops / result.peak_gflops:.0f}% of the {result.precision} peak, "
+            f"{result.peak_gflops:.0f})",
         ),
         ("comments / median comment tokens", f"{result.comments} / {result.median_tokens:.0f}"),
         ("model", result.model_version),

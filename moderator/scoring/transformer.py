@@ -22,7 +22,7 @@ import torch
 from moderator.records import Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.artifacts import OFFTOPIC_WEIGHTS, ModelConfig, heads_digest
-from moderator.scoring.backbone import Backbone, Encoded, load_backbone
+from moderator.scoring.backbone import Attribution, Backbone, Encoded, load_backbone
 from moderator.scoring.body_offtopic import (
     BACKGROUND_ARTICLES,
     BACKGROUND_TOPICS,
@@ -36,6 +36,7 @@ from moderator.scoring.body_offtopic import (
 from moderator.scoring.linear import LinearHead, apply_platt, sigmoid
 from moderator.scoring.ngrams import NgramModel
 from moderator.scoring.offtopic import pair_features, unit
+from moderator.scoring.precision import PrecisionChoice, choose_precision
 from moderator.scoring.text import STOPWORDS, WORD, comment_text
 
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
@@ -69,6 +70,11 @@ class TransformerScorer:
         self._background = background
         self._articles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.batch_size = 32
+        # Words (a backward pass each) are computed while scoring for comments at or above this toxicity and
+        # the model's threshold: a caller sets it to its policy's review edge, where a person will read them.
+        # Comments between the threshold and this edge are marked ``words_pending`` (computed on demand).
+        self.words_from = 0.0
+        self.precision = PrecisionChoice(backbone.precision, "as built", "")  # load() records why
 
     @classmethod
     def load(
@@ -78,15 +84,20 @@ class TransformerScorer:
         device: str = "cpu",
         *,
         allow_download: bool = False,
-        bf16: bool | None = None,
+        precision: str = "auto",
     ) -> TransformerScorer:
-        """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``)."""
+        """Load shipped heads from ``model_dir`` over the base model (converted cache, or ``base_dir``).
+
+        ``precision`` ("auto", "fp32", "bf16") picks the numerics (see precision.py); the path that
+        runs is part of the model version recorded with each score.
+        """
         from safetensors.torch import load_file
 
         if device != "cpu":
             raise ValueError("only device='cpu' is supported by this build")
         model_dir = Path(model_dir) if model_dir else default_model_dir()
         config = ModelConfig.read(model_dir)
+        choice = choose_precision(precision)
         base = base_dir or config.base_model or None
         backbone = load_backbone(
             Path(base) if base else None,
@@ -96,7 +107,7 @@ class TransformerScorer:
             labels=tuple(config.labels),
             article_max_length=int(config.article_max_length),
             query_prefix=config.query_prefix,
-            bf16=config.bf16 if bf16 is None else bf16,
+            precision=choice.precision,
             allow_download=allow_download,
         )
         extra = load_file(str(model_dir / OFFTOPIC_WEIGHTS))
@@ -105,8 +116,16 @@ class TransformerScorer:
             background = Background(
                 extra[BACKGROUND_ARTICLES].float().numpy(), extra[BACKGROUND_TOPICS].float().numpy()
             )
-        config = replace(config, model_version=f"{config.model_version}+heads-{heads_digest(model_dir)}")
-        return cls(backbone, config, extra["projection"].float().numpy(), NgramModel.load(model_dir), background)
+        version = f"{config.model_version}+heads-{heads_digest(model_dir)}+{choice.precision}"
+        scorer = cls(
+            backbone,
+            replace(config, model_version=version),
+            extra["projection"].float().numpy(),
+            NgramModel.load(model_dir),
+            background,
+        )
+        scorer.precision = choice
+        return scorer
 
     def use_background(self, background: Background) -> None:
         """Read article bodies against ``background`` from now on (training does this before the head exists)."""
@@ -253,11 +272,18 @@ class TransformerScorer:
         per token. The n-grams usually name the insult itself ("Vollpfosten", "Sesselfurzern"), where the
         gradients alone often named a neighbour or the insulted group.
         """
-        contrib, offs = enc.token_contrib, enc.token_offsets
-        if contrib is None or offs is None or not len(contrib):
+        if enc.token_contrib is None or enc.token_offsets is None:
+            return ()
+        return self._words(Attribution(enc.text, enc.token_contrib, enc.token_offsets))
+
+    def _words(self, attribution: Attribution) -> tuple[str, ...]:
+        """The words of ``_toxic_words`` from one comment's token attributions."""
+        contrib, offs = attribution.token_contrib, attribution.token_offsets
+        if not len(contrib):
             return ()
         fusion = self.model_config.toxicity.fusion
-        spans = [m.span() for m in WORD.finditer(enc.text) if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
+        text = attribution.text
+        spans = [m.span() for m in WORD.finditer(text) if len(m.group()) > 2 and m.group().lower() not in STOPWORDS]
         starts = [a for a, _ in spans]  # sorted, spans do not overlap: bisect keeps long comments linear
         words: dict[tuple[int, int], float] = {}
         for c, (s, e) in zip(contrib, offs, strict=False):
@@ -269,7 +295,7 @@ class TransformerScorer:
             )
             if span:
                 words[span] = words.get(span, 0.0) + fusion.transformer * float(c)
-        for start, end, share in self.ngrams.token_contributions(enc.text):
+        for start, end, share in self.ngrams.token_contributions(text):
             inside = [
                 sp for sp in spans[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)] if sp[1] <= end
             ]
@@ -279,12 +305,22 @@ class TransformerScorer:
             return ()
         top = max(words.values())
         ranked = sorted(((v, sp) for sp, v in words.items() if v > 0 and v >= 0.3 * top), reverse=True)
-        return tuple(dict.fromkeys(enc.text[a:b] for _, (a, b) in ranked[:3]))
+        return tuple(dict.fromkeys(text[a:b] for _, (a, b) in ranked[:3]))
+
+    def toxic_words_of(self, pairs: Sequence[tuple[Comment, Article]]) -> list[tuple[str, ...]]:
+        """The words that drove each comment's toxicity, for comments scored without them (see ``words_from``)."""
+        items = [(c.title, c.text) for c, _ in pairs]
+        return [self._words(a) for a in self.backbone.attribute_comments(items)]
+
+    @property
+    def words_edge(self) -> float:
+        """The toxicity from which a comment's words are computed while scoring (see ``words_from``)."""
+        return max(self.model_config.toxicity.threshold, self.words_from)
 
     def encode(self, pairs: Sequence[tuple[Comment, Article]]) -> tuple[list[Encoded], np.ndarray]:
         """One encoder pass per comment, and each comment's fused toxicity logit.
 
-        Comments at or above the toxicity threshold get the backward pass that names their words.
+        Comments at or above ``words_edge`` get the backward pass that names their words.
         """
         fusion = self.model_config.toxicity.fusion
         items = [(c.title, c.text) for c, _ in pairs]
@@ -293,7 +329,7 @@ class TransformerScorer:
         def fused(i: int, transformer_logit: float) -> float:
             return fusion.transformer * transformer_logit + fusion.ngram * float(lexical[i]) + fusion.bias
 
-        at = self.model_config.toxicity.threshold
+        at = self.words_edge
         encs = self.backbone.encode_comments(
             items, self.batch_size, explain=lambda i, logit: float(sigmoid(fused(i, logit))) >= at
         )
@@ -327,7 +363,7 @@ class TransformerScorer:
                 off, passage, passage_score = self._body_off_topic(*body_inputs[i])
             else:
                 off, passage, passage_score = self._title_off_topic(enc, ref, platt)
-            words = self._toxic_words(enc) if toxicity >= tox_threshold else ()
+            words = self._toxic_words(enc) if toxicity >= self.words_edge else ()
             out.append(
                 Scores(
                     toxicity=round(toxicity, 4),
@@ -337,6 +373,7 @@ class TransformerScorer:
                     toxic_words=words,
                     off_topic_passage=passage,
                     passage_off_topic=passage_score,
+                    words_pending=tox_threshold <= toxicity < self.words_edge,
                 )
             )
         return out

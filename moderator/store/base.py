@@ -104,4 +104,5 @@ def _scores_from_row(row: dict[str, Any]) -> Scores | None:
         toxic_words=tuple(json.loads(row["toxic_words"] or "[]")),
         off_topic_passage=row["off_topic_passage"] or "",
         passage_off_topic=row["passage_off_topic"],
+        words_pending=row["toxic_words"] is None,  # NULL: not computed yet; "[]": computed, none
     )

@@ -267,6 +267,15 @@ class Queue(DecisionLog, Claims):
         )
         return int(next(self.db.query(sql))["n"])
 
+    def save_words(self, words: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Store the words that drove toxicity, computed after scoring, for (comment id, words) pairs."""
+        with self.transaction():
+            for comment_id, found in words:
+                self.db.conn.execute(
+                    "UPDATE scores SET toxic_words = ? WHERE comment_id = ?",
+                    [json.dumps(list(found), ensure_ascii=False), comment_id],
+                )
+
     def save_scores(self, scored: Sequence[ScoredComment]) -> None:
         """Store a batch of (comment id, scores, risk) atomically (a killed run keeps whole batches).
 
@@ -285,7 +294,7 @@ class Queue(DecisionLog, Claims):
                         s.toxicity,
                         s.off_topic,
                         json.dumps(s.labels),
-                        json.dumps(list(s.toxic_words), ensure_ascii=False),
+                        None if s.words_pending else json.dumps(list(s.toxic_words), ensure_ascii=False),
                         s.off_topic_passage,
                         s.passage_off_topic,
                         now,
