@@ -11,6 +11,7 @@ import pytest
 from moderator.ingest.labelled_pages import read_labelled_pages
 from moderator.records import Article
 from moderator.scoring.body_offtopic import (
+    MIN_BODY_SENTENCES,
     ArticleVectors,
     Background,
     article_sentences,
@@ -41,12 +42,13 @@ def test_the_worst_passage_is_the_one_no_article_sentence_explains() -> None:
     assert worst_passage([], article, background)[0] == -1
 
 
-def test_the_body_model_applies_only_where_the_article_has_sentences() -> None:
+def test_the_body_model_applies_only_where_the_article_has_a_full_body() -> None:
     assert article_sentences(Article(id="a", headline="Nur eine Schlagzeile")) == []
-    article = Article(
-        id="a", headline="H", body="Kurz.\nDie Regierung will die Genehmigungen für Windräder beschleunigen."
-    )
-    assert article_sentences(article) == ["Die Regierung will die Genehmigungen für Windräder beschleunigen."]
+    sentence = "Die Regierung will die Genehmigungen für Windräder beschleunigen."
+    teaser = Article(id="a", headline="H", body=" ".join([sentence] * (MIN_BODY_SENTENCES - 1)))
+    assert article_sentences(teaser) == []  # a short body is read like a headline
+    body = "Kurz.\n" + " ".join([sentence] * MIN_BODY_SENTENCES)
+    assert article_sentences(Article(id="a", headline="H", body=body)) == [sentence] * MIN_BODY_SENTENCES
 
 
 def test_labelled_pages_are_read_with_their_labels_in_thread_order() -> None:

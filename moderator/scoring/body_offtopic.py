@@ -33,6 +33,9 @@ BODY_FEATURES = ("article_sentence_top3", "relative_to_topics", "relative_to_art
 TOP_SENTENCES = 3  # article sentences that must explain a comment
 TOP_BACKGROUND = 5  # nearest background topics / articles it is compared with
 MIN_SENTENCE_CHARS = 20  # shorter article "sentences" (datelines, credits) explain nothing
+# The model was fitted under bodies of 20-31 sentences. The mean of the best 3 of only a few sentences is biased
+# low (under a 3-sentence teaser an on-topic reply scored 0.92), so a shorter body is read like a headline.
+MIN_BODY_SENTENCES = 8
 COMMENT_MAX_LENGTH = 256  # tokens of a comment read for off-topic: drift sits in the middle of long comments
 BACKGROUND_ARTICLES = "background_articles"  # tensor names in offtopic.safetensors
 BACKGROUND_TOPICS = "background_topics"
@@ -55,9 +58,11 @@ class Background:
 
 
 def article_sentences(article: Article) -> list[str]:
-    """The body's sentences (and lines) long enough to say something; none means the title head decides."""
+    """The body's sentences (and lines) long enough to say something; none (a body shorter than
+    MIN_BODY_SENTENCES, or no body) means the title head decides."""
     body = article.body
-    return [body[a:b] for a, b in sentence_spans(body) if b - a > MIN_SENTENCE_CHARS]
+    sentences = [body[a:b] for a, b in sentence_spans(body) if b - a > MIN_SENTENCE_CHARS]
+    return sentences if len(sentences) >= MIN_BODY_SENTENCES else []
 
 
 def _top_mean(similarities: np.ndarray, k: int) -> float:
