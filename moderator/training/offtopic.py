@@ -8,6 +8,7 @@ grouped-CV AUC. Evaluation is grouped by article. The features are the scorer's 
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -174,12 +175,12 @@ def train_offtopic(
     n_test = round(len(articles) * test_fraction)
     test_articles, dev_articles = set(articles[:n_test]), articles[n_test:]
     labelled = [i for i, r in enumerate(records) if r["off_topic"] is not None]
-    oof_idx, oof, fold_aucs, base_aucs, repeat_means = _grouped_cv(
-        dev_articles,
-        records,
-        encs,
-        titles,
-        labelled,
+    cross_validate = functools.partial(  # the same CV settings over the 80 % and over every article
+        _grouped_cv,
+        records=records,
+        encs=encs,
+        titles=titles,
+        labelled=labelled,
         folds=folds,
         repeats=repeats,
         seed=seed,
@@ -187,21 +188,10 @@ def train_offtopic(
         synth_weight=synth_weight,
         n_components=n_components,
     )
+    oof_idx, oof, fold_aucs, base_aucs, repeat_means = cross_validate(dev_articles)
     # The same CV over every article (all 386 labels): the steadiest estimate for new articles. The settings
     # were chosen on the 80 % alone; the other 20 % enter here for the first time, as extra folds' data.
-    all_articles = _grouped_cv(
-        sorted({r["article_id"] for r in records}),
-        records,
-        encs,
-        titles,
-        labelled,
-        folds=folds,
-        repeats=repeats,
-        seed=seed,
-        l2=l2,
-        synth_weight=synth_weight,
-        n_components=n_components,
-    )[4]
+    all_articles = cross_validate(sorted({r["article_id"] for r in records}))[4]
     y_oof = _labels(oof_idx, records)
     platt = fit_platt(np.array(oof), y_oof)
     cal = apply_platt(np.array(oof), platt)
