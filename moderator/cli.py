@@ -38,8 +38,12 @@ class ExitCode(IntEnum):
 
 
 def notice(message: str) -> None:
-    """Progress and notices go to stderr so stdout stays clean for --json."""
-    click.echo(message, err=True)
+    """Progress and notices go to stderr so stdout stays clean for --json.
+
+    Notices quote input (file names, CSV headers, ids, field values): control codes are made visible, so a
+    hostile file cannot retitle or clear the operator's terminal.
+    """
+    click.echo(printable(message), err=True)
 
 
 def emit_json(data: Any) -> None:
@@ -236,8 +240,8 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
         emit_json({**item.as_json(), "history": history})
         return
     c = item.comment
-    click.echo(f"{printable(c.author)} · {c.posted_at} · #{c.number} · {item.status.value}")
-    click.echo(f"article: {one_line(item.article_headline)} ({c.article_id})")
+    click.echo(f"{one_line(c.author)} · {one_line(c.posted_at)} · #{c.number} · {item.status.value}")
+    click.echo(f"article: {one_line(item.article_headline)} ({one_line(c.article_id)})")
     if c.title:
         click.echo(f"title: {one_line(c.title)}")
     click.echo("")
@@ -245,12 +249,12 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
     if item.scores:
         s = item.scores
         words = f" (words: {one_line(', '.join(s.toxic_words))})" if s.toxic_words else ""
-        click.echo(f"\ntoxicity {s.toxicity:.2f}{words} · off-topic {s.off_topic:.2f} · {s.model_version}")
+        click.echo(f"\ntoxicity {s.toxicity:.2f}{words} · off-topic {s.off_topic:.2f} · {one_line(s.model_version)}")
         if s.off_topic_passage:
             score = f" ({s.passage_off_topic:.2f})" if s.passage_off_topic is not None else ""
             click.echo(f"off-topic passage{score}: {one_line(s.off_topic_passage)}")
     for d in history:
-        click.echo(f"{d['decided_at']} {d['moderator']}: {d['action']} {one_line(d['reason'])}")
+        click.echo(f"{one_line(d['decided_at'])} {one_line(d['moderator'])}: {d['action']} {one_line(d['reason'])}")
 
 
 def report_decision(decision: Decision, as_json: bool, suffix: str = "") -> None:

@@ -74,6 +74,13 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
         raise ValueError(f"{candidate}: {exc}") from exc
 
 
+def _refuse_blank_moderator(flag: Any, env: str | None, file_value: Any) -> None:
+    """A moderator name given but blank is an error, never a silent fall-back to $USER: it signs the audit log."""
+    for source, value in (("--moderator", flag), ("$MODERATOR_MODERATOR", env or None), ("moderator.toml", file_value)):
+        if value is not None and not str(value).strip():
+            raise ValueError(f"{source}: a moderator name cannot be blank")
+
+
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     """Resolve settings; ``flags`` holds only what the user passed (None means 'not given')."""
     file_values = read_config_file(config_file).get("moderator", {})
@@ -85,6 +92,7 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
             if value not in (None, ""):
                 resolved[name] = _coerce(name, value)
                 break
+    _refuse_blank_moderator(flags.get("moderator"), os.environ.get("MODERATOR_MODERATOR"), file_values.get("moderator"))
     settings = replace(Settings(), **resolved, config_file=config_file)
     if not settings.moderator:
         settings = replace(settings, moderator=default_moderator())

@@ -233,3 +233,47 @@ def test_ingest_reports_an_id_taken_by_another_comment(run, tmp_path: Path) -> N
     assert f"{second}:1: field 'id': '2' already names a different comment (from {first}:1)" in result.stderr
     assert json.loads(result.stdout)["files"][0]["rejected"] == 1
     assert [i["text"] for i in listed(run)] == ["erster"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_a_blank_moderator_name_is_refused_not_replaced(run, name: str) -> None:
+    """The name signs the audit log: blank is an error, never a silent fall-back to $USER."""
+    run("ingest", str(DEMO / "comments.jsonl"))
+    refused = run("decide", "demo-104", "reject", "--moderator", name, expect=2)
+    assert "--moderator: a moderator name cannot be blank" in refused.stderr
+    assert [d["action"] for d in json.loads(run("show", "demo-104", "--json").stdout)["history"]] == []
+
+
+def test_a_blank_moderator_name_from_the_environment_is_refused(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("ingest", str(DEMO / "comments.jsonl"))
+    monkeypatch.setenv("MODERATOR_MODERATOR", "  ")
+    assert "$MODERATOR_MODERATOR: a moderator name cannot be blank" in run("undo", expect=2).stderr
+
+
+def test_show_and_ingest_escape_what_came_from_input(run, tmp_path: Path) -> None:
+    """A moderator named with escape codes, or a CSV header holding them, cannot reach the terminal raw."""
+    run("ingest", str(DEMO / "comments.jsonl"))
+    run("decide", "demo-104", "reject", "--moderator", "\x1b]0;PWNED\x07\x1b[2J")
+    shown = run("show", "demo-104").stdout
+    assert "\x1b" not in shown and "\x07" not in shown and "\\x1b]0;PWNED\\x07\\x1b[2J" in shown
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,\x1b[2Jarticle,text\nc1,a,hallo\n", encoding="utf-8")
+    refused = run("ingest", str(bad), "--format", "csv", expect=1)
+    assert "\x1b" not in refused.stderr and "\\x1b[2jarticle" in refused.stderr  # headers are case-folded
+
+
+def test_replace_into_the_decision_log_is_refused(run, tmp_path: Path) -> None:
+    """REPLACE fires no DELETE trigger by default; a trigger on INSERT refuses an id already in the log."""
+    import sqlite3
+
+    run("ingest", str(DEMO / "comments.jsonl"))
+    run("decide", "demo-104", "approve", "--moderator", "ana")
+    conn = sqlite3.connect(tmp_path / "queue.db")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute(
+            "REPLACE INTO decisions(id, comment_id, action, status_before, status_after, moderator, decided_at) "
+            "VALUES (1, 'demo-101', 'reject', 'pending', 'rejected', 'evil', '2020-01-01')"
+        )
+    conn.close()
+    history = json.loads(run("show", "demo-104", "--json").stdout)["history"]
+    assert [(d["id"], d["moderator"], d["action"]) for d in history] == [(1, "ana", "approve")]

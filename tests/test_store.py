@@ -186,3 +186,10 @@ def test_words_not_yet_computed_are_stored_as_null_and_filled_in_later(make_queu
     queue.save_words([(pending, ["Vollidiot"])])
     filled = queue.get(pending).scores
     assert filled.toxic_words == ("Vollidiot",) and not filled.words_pending
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_the_log_refuses_a_blank_moderator_name(queue: Queue, name: str) -> None:
+    with pytest.raises(StoreError, match="moderator name"):
+        queue.decide("c1", Action.APPROVE, name)
+    assert queue.history("c1") == [] and queue.require("c1").status is Status.PENDING

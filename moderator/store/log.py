@@ -40,8 +40,6 @@ class DecisionLog(QueueBase):
         action = Action(action)
         if action is Action.REVERT:
             raise StoreError("use undo() to revert a decision")
-        if not moderator:
-            raise StoreError("a decision needs a moderator name")
         with self.transaction():
             item = self.require(comment_id)
             if expected_status is not None and item.status != Status(expected_status):
@@ -66,7 +64,12 @@ class DecisionLog(QueueBase):
         rule: str = "",
         reverts: int | None = None,
     ) -> Decision:
-        """Write one log row, move the status projection, and drop the comment's claim: one step."""
+        """Write one log row, move the status projection, and drop the comment's claim: one step.
+
+        Every row names who decided: a blank name (empty or only spaces) would make the audit trail say nobody.
+        """
+        if not moderator.strip():
+            raise StoreError("a decision needs a moderator name, not a blank one")
         decision = Decision(
             id=0,
             comment_id=item.comment.id,

@@ -131,3 +131,16 @@ def open_db(path: str | Path | None = None) -> Database:
     db.execute("PRAGMA foreign_keys=ON")
     migrations.apply(db)
     return db
+
+
+@migrations()
+def m003_decisions_refuse_replace(db: Database) -> None:
+    """REPLACE INTO fires no DELETE trigger unless recursive_triggers is on, so it could rewrite a logged decision.
+
+    An INSERT that names an id already in the log is refused here, whatever the connection's pragmas.
+    """
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS decisions_append_only_replace BEFORE INSERT ON decisions "
+        "WHEN EXISTS (SELECT 1 FROM decisions WHERE id = NEW.id) "
+        "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
+    )
