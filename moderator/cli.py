@@ -110,7 +110,7 @@ def main() -> None:
 
 # -- ingest ---------------------------------------------------------------------------------------------------
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -132,6 +132,11 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, as_json: bool, settings: Se
     summary: list[dict[str, Any]] = []
     rejected_total = 0
     for path in paths:
+        if not path.is_file():  # reported like a bad record: the other files are still read and stored
+            notice(f"{path}: not a readable file")
+            rejected_total += 1
+            summary.append({"path": str(path), "error": "not a readable file"})
+            continue
         try:
             parsed = read_source(path, fmt)
         except (OSError, ValueError) as exc:

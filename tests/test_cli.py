@@ -75,8 +75,11 @@ def test_bad_records_are_reported_and_good_ones_kept(run, tmp_path: Path) -> Non
     assert sorted(i["id"] for i in listed(run)) == ["1", "4"]
 
 
-def test_missing_file_is_a_usage_error(run, tmp_path: Path) -> None:
-    run("ingest", str(tmp_path / "nope.jsonl"), expect=2)
+def test_a_missing_file_or_directory_is_reported_and_the_other_files_are_stored(run, tmp_path: Path) -> None:
+    result = run("ingest", str(tmp_path / "nope.jsonl"), str(tmp_path), str(DEMO / "comments.jsonl"), expect=1)
+    assert f"{tmp_path / 'nope.jsonl'}: not a readable file" in result.stderr
+    assert f"{tmp_path}: not a readable file" in result.stderr
+    assert len(listed(run)) == 5
 
 
 def test_score_decide_undo_export_round_trip(run, tmp_path: Path) -> None:

@@ -193,3 +193,47 @@ def test_decode_bytes_rule() -> None:
 )
 def test_normalise_datetime(raw: str, iso: str | None) -> None:
     assert normalise_datetime(raw) == iso
+
+
+GOOD = b'{"id":"good","article_id":"a","text":"bleibt"}'
+
+
+@pytest.mark.parametrize(
+    ("line", "where"),
+    [
+        # an ignored field nested 1,000 levels deep (RecursionError in the JSON decoder)
+        (('{"id":"n","article_id":"a","text":"t","x":' + "[" * 1000 + "]" * 1000 + "}").encode(), "nested too deeply"),
+        (b'{"id":"s2","article_id":"a","text":"x \\ud800"}', "field 'text': holds a lone surrogate"),
+        (b'{"id":"s3","article_id":"a","text":"t","author":"\\udfff"}', "field 'author': holds a lone surrogate"),
+        (b'{"id":"big","article_id":"a","text":"t","number":100000000000000000000}', "field 'number': out of range"),
+    ],
+)
+def test_hostile_jsonl_lines_are_rejected_by_line_and_field_and_the_good_ones_stored(
+    tmp_path: Path, line: bytes, where: str
+) -> None:
+    from moderator.store import Queue, open_db
+
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(line + b"\n" + GOOD + b"\n")
+    parsed = read_source(path)
+    assert [c.id for c in parsed.comments] == ["good"]
+    assert [str(r) for r in parsed.rejected] == [str(r) for r in parsed.rejected if r.line == 1]
+    assert where in str(parsed.rejected[0])
+    queue = Queue(open_db(None))
+    assert queue.add(parsed.articles, parsed.comments).new_comments == 1  # nothing left that the store refuses
+
+
+def test_csv_numbers_out_of_range_or_not_ascii_digits_cost_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.csv"
+    path.write_bytes("id,article_id,text,number\nc1,a,hi,²\nc2,a,ok,99999999999999999999\nc3,a,fine,3\n".encode())
+    parsed = read_source(path)
+    assert [(c.id, c.number) for c in parsed.comments] == [("c3", 3)]
+    assert [(r.line, r.field) for r in parsed.rejected] == [(2, "number"), (3, "number")]
+
+
+def test_an_old_mac_csv_with_bare_cr_line_ends_is_detected_and_read(tmp_path: Path) -> None:
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"id,article_id,text\rc1,a,hi\r")
+    assert detect_format(path) == "csv"
+    parsed = read_source(path)
+    assert [(c.id, c.text) for c in parsed.comments] == [("c1", "hi")] and parsed.rejected == []

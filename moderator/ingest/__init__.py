@@ -31,7 +31,7 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     from moderator.ingest.csv_format import header_names
 
-    if {"text", "article_id"} <= set(header_names(text.split("\n", 1)[0])):
+    if {"text", "article_id"} <= set(header_names(text)):
         return "csv"
     from moderator.ingest.forum_dump import FORUM_MARKER
 

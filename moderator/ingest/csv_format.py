@@ -30,8 +30,14 @@ def sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
+def first_line(text: str) -> str:
+    """The header row: up to the first line end of any kind (old Mac exports end lines with a bare CR)."""
+    return (text.splitlines() or [""])[0]
+
+
 def header_names(header: str) -> list[str]:
     """The column names of a header row, lower-cased and stripped."""
+    header = first_line(header)
     row = next(csv.reader([header], delimiter=sniff_delimiter(header)), [])
     return [name.strip().lower() for name in row]
 
@@ -40,8 +46,7 @@ def parse_csv(data: bytes, path: str) -> ParsedSource:
     """Parse a CSV file's bytes; a missing required column rejects the file at line 1."""
     text, encoding = decode_bytes(data)
     builder = RecordBuilder(ParsedSource(path=path, format="csv"))
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line(text)))
     names = [name.strip().lower() for name in next(reader, [])]
     missing = [column for column in REQUIRED_COLUMNS if column not in names]
     if missing:

@@ -11,11 +11,14 @@ int; missing -> content hash), ``author``, ``title``, ``posted_at`` (ISO date/da
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from moderator.ingest.common import ParsedSource, Rejected, comment_id, normalise_datetime
 from moderator.records import Article, Comment
 
+MAX_NUMBER = 2**63 - 1  # SQLite's INTEGER
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _ARTICLE_FIELDS = (
     ("article_title", "headline"),
     ("article_kicker", "kicker"),
@@ -47,16 +50,25 @@ def _kind(value: object) -> str:
 def _text(record: dict[str, Any], name: str) -> str:
     """An optional string field; absent, null and "" all give ""."""
     value = record.get(name)
-    if value is None or value.__class__ is str:
-        return value or ""
+    if value is None:
+        return ""
+    if value.__class__ is str:
+        return _checked(name, value)
     raise BadField(name, f"expected a string, got {_kind(value)}")
+
+
+def _checked(name: str, value: str) -> str:
+    """A string that can be stored: a lone surrogate (JSON's "\\ud800") is no text and no database takes it."""
+    if _LONE_SURROGATE.search(value):
+        raise BadField(name, "holds a lone surrogate (\\ud800-\\udfff), which is not text")
+    return value
 
 
 def _ident(record: dict[str, Any], name: str) -> str:
     """An identifier: a string, or an integer written as one."""
     value = record.get(name)
     if value is None or value.__class__ is str:
-        return value.strip() if value else ""
+        return _checked(name, value.strip()) if value else ""
     if value.__class__ is int:
         return str(value)
     raise BadField(name, f"expected a string or integer, got {_kind(value)}")
@@ -66,9 +78,11 @@ def _number(record: dict[str, Any]) -> int | None:
     value = record.get("number")
     if value is None or value == "":
         return None
+    if value.__class__ is str and value.strip().isascii() and value.strip().isdigit():
+        value = int(value)
     if value.__class__ is int:
-        return int(value)
-    if value.__class__ is str and value.strip().isdigit():
+        if not 0 <= value <= MAX_NUMBER:
+            raise BadField("number", f"out of range (0 to {MAX_NUMBER}): {value}")
         return int(value)
     raise BadField("number", f"expected an integer, got {value!r}")
 
@@ -108,6 +122,7 @@ class RecordBuilder:
             raise BadField("text", f"expected a string, got {_kind(text)}")
         if text.isspace():
             raise BadField("text", "empty (only whitespace)")
+        _checked("text", text)
         article = _ident(record, "article_id")
         if not article:
             raise BadField("article_id", "missing")

@@ -37,6 +37,9 @@ def parse_jsonl(data: bytes, path: str) -> ParsedSource:
                 number, None, f"invalid JSON: {getattr(exc, 'msg', exc)} (column {getattr(exc, 'colno', '?')})"
             )
             continue
+        except RecursionError:  # a field nested a thousand levels deep: the line is rejected, the file goes on
+            builder.reject(number, None, "invalid JSON: nested too deeply")
+            continue
         if record.__class__ is not dict:
             builder.reject(number, None, f"expected a JSON object, got {type(record).__name__}")
             continue
