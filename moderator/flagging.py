@@ -2,8 +2,9 @@
 
 Two phases, each in committed batches walking comment ids in order, so a run killed at any point (Ctrl-C or
 kill -9) resumes where it stopped and ends in the same state as an uninterrupted run: phase 1 stores scores,
-phase 2 judges pending comments from stored scores alone (a reply's parent is judged from its scores too,
-never from how far an earlier run got).
+phase 2 judges pending comments from stored scores. A reply's parent counts as what it is if decided or flagged,
+else as what this policy will make of it, judged up its own thread: so the outcome is the same whether the parent
+was judged before the reply, after it, or in an earlier, interrupted run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from moderator.desk import Desk
 from moderator.policy import Outcome, Policy
-from moderator.records import Comment, Scores, Status
+from moderator.records import Comment, QueueItem, Scores, Status
 from moderator.scoring.base import Scorer
 from moderator.scoring.batch import score_queue
 from moderator.store import Queue, StaleDecision
@@ -94,19 +95,38 @@ class Flagger:
         return self.policy.judge(scores, author=comment.author, parent_outcome=parent)
 
     def _parent_outcome(self, parent_id: str, memory: dict[str, Scores]) -> Outcome | None:
-        """A parent counts as flagged if a human or policy flagged it, or its scores would flag it."""
-        if parent_id not in self._parent_outcomes:
-            item = self.queue.get(parent_id)
-            outcome: Outcome | None = None
-            if item is not None:
-                if item.status in (Status.FLAGGED, Status.REJECTED):
-                    outcome = Outcome.QUEUE
-                elif item.status is Status.APPROVED:
-                    outcome = Outcome.APPROVE
-                elif (scores := item.scores or memory.get(parent_id)) is not None:
-                    outcome = self.policy.judge(scores, author=item.comment.author)[0]
-            self._parent_outcomes[parent_id] = outcome
-        return self._parent_outcomes[parent_id]
+        """What this run makes of a comment's parent: its status if it is decided or flagged, else the outcome
+        the policy will give it, judged with *its* parent in turn (a reply to a reply to a flagged comment is
+        queued too). Walking up the thread instead of caching a parent's scores alone makes the outcome the same
+        whichever of the two is judged first, so a run interrupted anywhere ends as an uninterrupted one does.
+        """
+        pending: list[QueueItem] = []  # undecided ancestors, nearest first
+        seen: set[str] = set()
+        outcome: Outcome | None = None
+        current: str | None = parent_id
+        while current and current not in seen:  # a cycle of ids ends the walk
+            if current in self._parent_outcomes:
+                outcome = self._parent_outcomes[current]
+                break
+            item = self.queue.get(current)
+            if item is None:
+                break
+            if item.status is not Status.PENDING:  # decided, or flagged: that is what it is
+                outcome = Outcome.APPROVE if item.status is Status.APPROVED else Outcome.QUEUE
+                self._parent_outcomes[current] = outcome
+                break
+            pending.append(item)
+            seen.add(current)
+            current = item.comment.parent_id
+        for item in reversed(pending):  # from the oldest undecided ancestor down to the parent
+            scores = item.scores or memory.get(item.comment.id)
+            outcome = (
+                Outcome.QUEUE  # as _judge does: no scores, a human looks
+                if scores is None
+                else self.policy.judge(scores, author=item.comment.author, parent_outcome=outcome)[0]
+            )
+            self._parent_outcomes[item.comment.id] = outcome
+        return outcome
 
     def _commit(self, judged: list[tuple[Comment, Scores | None, Outcome, str]]) -> None:
         """One transaction per batch: all of a batch's decisions land, or none.

@@ -214,3 +214,52 @@ def test_flag_killed_with_sigkill_resumes_to_the_same_final_state(tmp_path: Path
 
     assert final_state(killed) == final_state(reference)
     assert count(killed, "SELECT count(*) AS n FROM decisions") == n  # nothing decided twice
+
+
+THREAD_ARTICLE = Article(id="t", headline="Windräder", body="Neue Windräder an Land sollen schneller genehmigt werden.")
+# a0 is toxic; b1 replies to it; c2 replies to b1; a5 replies to b1 but sorts (by id) before it.
+THREAD = [
+    Comment(id="a0", article_id="t", text="Ihr Idioten, haltet die Klappe, Abschaum."),
+    Comment(id="a5", article_id="t", text="Windräder an Land genehmigt, schneller.", parent_id="b1"),
+    Comment(id="b1", article_id="t", text="Windräder sollen schneller genehmigt werden.", parent_id="a0"),
+    Comment(id="c2", article_id="t", text="Neue Windräder an Land, genehmigt.", parent_id="b1"),
+    Comment(id="d3", article_id="t", text="Windräder an Land sollen schneller kommen."),
+]
+
+
+class InterruptedAfter(Flagger):
+    """A flag run killed after ``batches`` committed batches (as Ctrl-C or kill -9 between two batches)."""
+
+    def __init__(self, *args: object, batches: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.left = batches
+
+    def _commit(self, judged: list) -> None:  # type: ignore[type-arg]
+        if self.left == 0:
+            raise KeyboardInterrupt
+        super()._commit(judged)
+        self.left -= 1
+
+
+def flagged_thread(path: Path | None, interrupt_after: int | None = None) -> dict[str, Status]:
+    queue = Queue(open_db(path))
+    queue.add([THREAD_ARTICLE], THREAD)
+    if interrupt_after is not None:
+        with pytest.raises(KeyboardInterrupt):
+            InterruptedAfter(queue, FakeScorer(), Policy(), batch_size=1, batches=interrupt_after).run()
+        queue = Queue(open_db(path))  # a new process resumes
+    Flagger(queue, FakeScorer(), Policy(), batch_size=1).run()
+    return {c.id: queue.require(c.id).status for c in THREAD}
+
+
+def test_replies_down_a_thread_under_a_flagged_comment_go_to_a_human_in_any_order(tmp_path: Path) -> None:
+    straight = flagged_thread(tmp_path / "straight.db")
+    assert straight["a0"] is Status.FLAGGED and straight["b1"] is Status.FLAGGED
+    # c2 and a5 reply to b1, itself a reply to the toxic a0: both go to a human, a5 although it is judged first
+    assert straight["c2"] is Status.FLAGGED and straight["a5"] is Status.FLAGGED
+    assert straight["d3"] is Status.APPROVED
+
+
+@pytest.mark.parametrize("boundary", range(5))
+def test_flag_interrupted_at_any_batch_boundary_ends_as_the_straight_run(tmp_path: Path, boundary: int) -> None:
+    assert flagged_thread(tmp_path / "resumed.db", interrupt_after=boundary) == flagged_thread(tmp_path / "s.db")
