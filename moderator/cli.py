@@ -384,6 +384,26 @@ def stats(as_json: bool, settings: Settings) -> None:
             click.echo(f"{status:<10} {n}")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@common_options
+def verify(as_json: bool, settings: Settings) -> None:
+    """Check that the decision log is whole: walk its hash chain and name the first row that does not match.
+
+    Every decision stores a hash of its content and of the decision before it; a row changed, removed or
+    inserted behind moderator's back (with the triggers dropped) breaks the chain there. Exit 1 when broken.
+    """
+    report = open_queue(settings).verify()
+    if as_json:
+        emit_json(report.as_json())
+    elif report.whole:
+        click.echo(f"decision log whole: {report.decisions} decisions, head {report.head[:16]}")
+    if not report.whole:
+        if not as_json:
+            notice(f"decision log broken at decision {report.broken_at}: {report.reason}")
+        sys.exit(ExitCode.ERROR)
+
+
 # -- export ---------------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)

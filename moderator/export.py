@@ -36,6 +36,8 @@ LOG_FIELDS = (
     "labels",
     "toxic_words",
     "off_topic_passage",
+    "prev_hash",  # the decision log's hash chain (moderator verify): the latest row_hash pins the whole log
+    "row_hash",
 )
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,6 +72,8 @@ def _record(decision: Decision, article_id: str, headline: str, author: str, num
         "labels": dict(scores.labels) if scores else {},
         "toxic_words": list(scores.toxic_words) if scores else [],
         "off_topic_passage": scores.off_topic_passage if scores else "",
+        "prev_hash": decision.prev_hash,
+        "row_hash": decision.row_hash,
     }
     return {name: fields[name] for name in LOG_FIELDS}
 

@@ -183,6 +183,8 @@ class Decision:
     reverts: int | None = None  # id of the decision a revert undoes
     scores: Scores | None = None
     model_version: str = ""
+    prev_hash: str = ""  # the hash chain (store/chain.py): the row before this one's hash ...
+    row_hash: str = ""  # ... and this row's own
 
     def as_json(self) -> dict[str, Any]:
         """The shape `moderator show --json` (its history) and `moderator decide --json` print."""

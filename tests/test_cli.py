@@ -280,3 +280,39 @@ def test_replace_into_the_decision_log_is_refused(run, tmp_path: Path) -> None:
     conn.close()
     history = json.loads(run("show", "demo-104", "--json").stdout)["history"]
     assert [(d["id"], d["moderator"], d["action"]) for d in history] == [(1, "ana", "approve")]
+
+
+def test_verify_walks_the_hash_chain_and_names_a_forged_row(run, tmp_path: Path) -> None:
+    """Someone with write access drops the triggers and rewrites a decision: verify names that row, exit 1."""
+    import sqlite3
+
+    run("ingest", str(DEMO / "comments.jsonl"))
+    for comment_id, action in (("demo-101", "approve"), ("demo-104", "reject"), ("demo-102", "approve")):
+        run("decide", comment_id, action, "--moderator", "ana")
+    whole = json.loads(run("verify", "--json").stdout)
+    assert whole["whole"] is True and whole["decisions"] == 3 and len(whole["head"]) == 64
+    exported = [json.loads(line) for line in run("export").stdout.splitlines()]
+    assert exported[0]["prev_hash"] == "0" * 64 and exported[-1]["row_hash"] == whole["head"]
+    assert all(b["prev_hash"] == a["row_hash"] for a, b in zip(exported, exported[1:], strict=False))
+    conn = sqlite3.connect(tmp_path / "queue.db")
+    conn.execute("DROP TRIGGER decisions_append_only_update")
+    conn.execute("UPDATE decisions SET moderator = 'evil' WHERE id = 2")
+    conn.commit()
+    conn.close()
+    broken = run("verify", expect=1)
+    assert "decision log broken at decision 2: its content does not match its hash" in broken.stderr
+    assert json.loads(run("verify", "--json", expect=1).stdout)["broken_at"] == 2
+
+
+def test_verify_notices_a_removed_decision(run, tmp_path: Path) -> None:
+    import sqlite3
+
+    run("ingest", str(DEMO / "comments.jsonl"))
+    for comment_id in ("demo-101", "demo-102", "demo-103"):
+        run("decide", comment_id, "approve", "--moderator", "ana")
+    conn = sqlite3.connect(tmp_path / "queue.db")
+    conn.execute("DROP TRIGGER decisions_append_only_delete")
+    conn.execute("DELETE FROM decisions WHERE id = 2")
+    conn.commit()
+    conn.close()
+    assert "broken at decision 3: its link does not follow decision 1" in run("verify", expect=1).stderr

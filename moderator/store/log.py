@@ -16,6 +16,7 @@ from typing import Any
 from moderator.clock import iso, parse_moment
 from moderator.records import STATUS_AFTER, Action, Decision, QueueItem, Scores, Status
 from moderator.store.base import QueueBase
+from moderator.store.chain import GENESIS, HASHED_COLUMNS, ChainReport, row_hash, walk
 from moderator.store.errors import StaleDecision, StoreError
 
 
@@ -84,15 +85,26 @@ class DecisionLog(QueueBase):
             scores=item.scores,
             model_version=item.scores.model_version if item.scores else "",
         )
-        cursor = self.db.conn.execute(
-            "INSERT INTO decisions (comment_id, action, status_before, status_after, reason, rule, moderator, "
-            "decided_at, reverts, scores, model_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            _decision_row(decision),
+        # The next id and the chain's head, read inside this (IMMEDIATE) transaction: no writer can interleave.
+        last = self.db.conn.execute("SELECT id, row_hash FROM decisions ORDER BY id DESC LIMIT 1").fetchone()
+        decision_id = (last[0] if last else 0) + 1
+        prev = (last[1] or GENESIS) if last else GENESIS
+        values = [decision_id, *_decision_row(decision)]
+        digest = row_hash(prev, values)
+        self.db.conn.execute(
+            f"INSERT INTO decisions ({', '.join(HASHED_COLUMNS)}, prev_hash, row_hash) "
+            f"VALUES ({', '.join('?' * (len(HASHED_COLUMNS) + 2))})",
+            [*values, prev, digest],
         )
         if after != item.status:
             self.db.conn.execute("UPDATE comments SET status = ? WHERE id = ?", [after.value, item.comment.id])
         self.db.conn.execute("DELETE FROM claims WHERE comment_id = ?", [item.comment.id])
-        return replace(decision, id=int(cursor.lastrowid or 0))
+        return replace(decision, id=decision_id, prev_hash=prev, row_hash=digest)
+
+    def verify(self) -> ChainReport:
+        """Walk the decision log's hash chain (store/chain.py) and report the first row that does not match."""
+        columns = ", ".join((*HASHED_COLUMNS, "prev_hash", "row_hash"))
+        return walk(self.db.query(f"SELECT {columns} FROM decisions ORDER BY id"))
 
     def undo(self, moderator: str, comment_id: str | None = None) -> Decision:
         """Revert the moderator's latest decision (on ``comment_id`` if given) by appending a revert.
@@ -201,4 +213,6 @@ def decision_from_row(row: dict[str, Any]) -> Decision:
         reverts=row["reverts"],
         scores=Scores.from_dict(json.loads(row["scores"])) if row["scores"] else None,
         model_version=row["model_version"] or "",
+        prev_hash=row.get("prev_hash") or "",
+        row_hash=row.get("row_hash") or "",
     )

@@ -144,3 +144,25 @@ def m003_decisions_refuse_replace(db: Database) -> None:
         "WHEN EXISTS (SELECT 1 FROM decisions WHERE id = NEW.id) "
         "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
     )
+
+
+@migrations()
+def m004_decisions_hash_chain(db: Database) -> None:
+    """Chain the decision log (store/chain.py): every row gets the hash of its content and of the row before it.
+
+    Rows already logged are chained here, in id order; the UPDATE trigger is lifted for that one pass only.
+    """
+    from moderator.store.chain import GENESIS, HASHED_COLUMNS, row_hash
+
+    db.execute("ALTER TABLE decisions ADD COLUMN prev_hash TEXT")
+    db.execute("ALTER TABLE decisions ADD COLUMN row_hash TEXT")
+    db.execute("DROP TRIGGER IF EXISTS decisions_append_only_update")
+    prev = GENESIS
+    for row in list(db.query(f"SELECT {', '.join(HASHED_COLUMNS)} FROM decisions ORDER BY id")):
+        digest = row_hash(prev, [row[c] for c in HASHED_COLUMNS])
+        db.execute("UPDATE decisions SET prev_hash = ?, row_hash = ? WHERE id = ?", [prev, digest, row["id"]])
+        prev = digest
+    db.execute(
+        "CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions "
+        "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
+    )
