@@ -86,14 +86,19 @@ class Fail(click.ClickException):
     exit_code = ExitCode.ERROR
 
 
-def open_queue(settings: Settings) -> Any:
-    """The queue at ``settings.db``; a file that is not a queue database is refused with its path."""
+def open_queue(settings: Settings, *, write: bool = True) -> Any:
+    """The queue at ``settings.db``; a file that is not a queue database is refused with its path.
+
+    ``write=False`` for commands that only read: they neither create a queue nor migrate one.
+    """
     import sqlite3
 
-    from moderator.store import Queue, open_db
+    from moderator.store import Queue, StoreError, open_db
 
     try:
-        return Queue(open_db(settings.db))
+        return Queue(open_db(settings.db, write=write))
+    except StoreError as exc:
+        raise Fail(str(exc)) from exc
     except sqlite3.DatabaseError as exc:
         raise Fail(f"{settings.db}: not a usable queue database ({exc})") from exc
 
@@ -205,7 +210,7 @@ def list_(
     """The queue in risk order (highest risk first, unscored last)."""
     from moderator.store import QueueFilter
 
-    queue = open_queue(settings)
+    queue = open_queue(settings, write=False)
     flt = QueueFilter(
         status=status, article_id=article_id, author=author, label=label, label_min=label_min, search=search
     )
@@ -234,7 +239,7 @@ def list_(
 @common_options
 def show(comment_id: str, as_json: bool, settings: Settings) -> None:
     """One comment with its article, scores and decision history."""
-    queue = open_queue(settings)
+    queue = open_queue(settings, write=False)
     item = queue.get(comment_id)
     if item is None:
         raise Fail(f"no comment with id {comment_id!r}")
@@ -376,7 +381,7 @@ def note(comment_id: str, text: str, settings: Settings) -> None:
 @common_options
 def stats(as_json: bool, settings: Settings) -> None:
     """Counts of comments by status."""
-    counts = open_queue(settings).counts_by_status()
+    counts = open_queue(settings, write=False).counts_by_status()
     if as_json:
         emit_json(counts)
     else:
@@ -393,7 +398,7 @@ def verify(as_json: bool, settings: Settings) -> None:
     Every decision stores a hash of its content and of the decision before it; a row changed, removed or
     inserted behind moderator's back (with the triggers dropped) breaks the chain there. Exit 1 when broken.
     """
-    report = open_queue(settings).verify()
+    report = open_queue(settings, write=False).verify()
     if as_json:
         emit_json(report.as_json())
     elif report.whole:
@@ -428,7 +433,7 @@ def export(fmt: str, output: Path | None, since: str | None, until: str | None, 
                 parse_moment(value)
         except BadMoment as exc:
             raise click.BadParameter(str(exc), param_hint=name) from exc
-    queue = open_queue(settings)
+    queue = open_queue(settings, write=False)
     records = log_records(queue, since, until)
     if output is None:
         count = write_log(records, sys.stdout, fmt)

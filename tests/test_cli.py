@@ -316,3 +316,82 @@ def test_verify_notices_a_removed_decision(run, tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     assert "broken at decision 3: its link does not follow decision 1" in run("verify", expect=1).stderr
+
+
+def _foreign_db(path: Path, table: str) -> list[str]:
+    """An unrelated SQLite file (rollback journal, one table of its own); returns its schema as written."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute(f"INSERT INTO {table} (body) VALUES ('theirs')")
+    conn.commit()
+    schema = [row[0] for row in conn.execute("SELECT sql FROM sqlite_master ORDER BY name")]
+    conn.close()
+    return schema
+
+
+def _schema_and_journal(path: Path) -> tuple[list[str], str]:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    schema = [row[0] for row in conn.execute("SELECT sql FROM sqlite_master ORDER BY name")]
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    conn.close()
+    return schema, mode
+
+
+@pytest.mark.parametrize(
+    ("command", "table"), [(("list",), "notes"), (("ingest", str(DEMO / "comments.jsonl")), "comments")]
+)
+def test_a_database_that_is_not_a_queue_is_refused_before_anything_is_written(
+    tmp_path: Path, command: tuple[str, ...], table: str
+) -> None:
+    other = tmp_path / "other.db"
+    schema = _foreign_db(other, table)
+    result = CliRunner().invoke(main, [*command, "--db", str(other)])
+    assert (
+        result.exit_code == 1
+        and f"{other}: not a moderator queue (it holds {table}); nothing was changed" in result.stderr
+    )
+    assert _schema_and_journal(other) == (schema, "delete")  # no queue tables, no migrations table, no WAL
+
+
+def test_a_read_command_never_creates_a_queue(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    for command in (["list"], ["stats"], ["export"], ["verify"], ["show", "x"]):
+        result = CliRunner().invoke(main, [*command, "--db", str(missing)])
+        assert result.exit_code == 1 and "no queue database here" in result.stderr, command
+    assert not missing.exists()
+
+
+def test_a_read_command_never_migrates_an_older_queue(run, tmp_path: Path) -> None:
+    import sqlite3
+
+    run("ingest", str(DEMO / "comments.jsonl"))
+    conn = sqlite3.connect(tmp_path / "queue.db")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_decisions_hash_chain'")  # as an older release
+    conn.commit()
+    conn.close()
+    assert "a queue from an older moderator" in run("list", expect=1).stderr
+    conn = sqlite3.connect(tmp_path / "queue.db")
+    assert conn.execute("SELECT count(*) FROM _sqlite_migrations WHERE name LIKE 'm004%'").fetchone() == (0,)
+    conn.close()
+
+
+def test_ingest_reproductions_store_the_good_records_of_every_file_and_exit_1(run, tmp_path: Path) -> None:
+    """Issue 14's reproductions through the command: deep nesting, a lone surrogate, a huge number, then a second
+    file; each bad line is named by file, line and field, every good record of both files is stored."""
+    hostile = tmp_path / "n.jsonl"
+    hostile.write_text(
+        '{"id":"n","article_id":"a","text":"t","x":' + "[" * 1000 + "]" * 1000 + "}\n"
+        '{"id":"s2","article_id":"a","text":"x \\ud800"}\n'
+        '{"id":"big","article_id":"a","text":"t","number":100000000000000000000}\n'
+        '{"id":"good","article_id":"a","text":"bleibt"}\n',
+        encoding="utf-8",
+    )
+    result = run("ingest", str(hostile), str(DEMO / "comments.jsonl"), expect=1)
+    assert f"{hostile}:1: invalid JSON: nested too deeply" in result.stderr
+    assert f"{hostile}:2: field 'text': holds a lone surrogate" in result.stderr
+    assert f"{hostile}:3: field 'number': out of range" in result.stderr
+    assert {"good", "demo-101", "demo-105"} <= {item["id"] for item in listed(run)}

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from moderator.records import Status
+from moderator.store.errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -114,23 +115,44 @@ def m002_risk_order_index(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS comments_risk_order ON comments (risk IS NULL, risk DESC, posted_at)")
 
 
-def open_db(path: str | Path | None = None) -> Database:
-    """Open (creating and migrating) a queue database; ``None`` opens an in-memory one for tests.
+def open_db(path: str | Path | None = None, *, write: bool = True) -> Database:
+    """Open a queue database; ``None`` opens an in-memory one for tests.
 
+    A file that holds tables but is not a moderator queue is refused before anything is written to it (no
+    migrations table, no WAL switch). ``write=False`` is for commands that only read: they never create a queue
+    where there is none and never migrate one (an older queue is upgraded by the next command that writes).
     The connection waits up to BUSY_TIMEOUT_S for a lock, so a scorer and a moderator can write at once.
     """
     if path is None:
         db = Database(memory=True, strict=True)
     else:
+        if not write and not Path(path).is_file():
+            raise StoreError(f"{path}: no queue database here (`moderator ingest` creates one)")
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         conn.isolation_level = None  # we open our own transactions (BEGIN IMMEDIATE)
         db = Database(conn, strict=True)
-        db.enable_wal()
+        _refuse_foreign(db, path)
+        if write:
+            db.enable_wal()
         db.execute("PRAGMA synchronous=NORMAL")
     db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     db.execute("PRAGMA foreign_keys=ON")
-    migrations.apply(db)
+    if write:
+        migrations.apply(db)
+    elif migrations.pending(db):
+        raise StoreError(
+            f"{path}: a queue from an older moderator; a command that writes (e.g. `moderator flag`) upgrades it"
+        )
     return db
+
+
+def _refuse_foreign(db: Database, path: str | Path) -> None:
+    """Read-only check: a database with tables of its own and no record of moderator's migrations is not ours."""
+    tables = db.table_names()
+    if tables and not migrations.applied(db):
+        db.conn.close()
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(f"{path}: not a moderator queue (it holds {shown}); nothing was changed")
 
 
 @migrations()
