@@ -846,6 +846,7 @@ def review(settings: Settings) -> None:
     config = read_config_file(settings.config_file)
     keymap = {str(k): str(v) for k, v in config.get("keys", {}).items()}
     # the desk marks high what this policy queues
+    open_queue(settings).db.conn.close()  # a file that is not a queue is refused here, not in the running desk
     run_review(settings.db, settings.moderator, keymap, load_policy_for(settings, config))
 
 
