@@ -43,6 +43,14 @@ class Encoded:
     token_contrib: np.ndarray | None = None  # gradient x input per comment token (explained comments only)
     token_offsets: list[tuple[int, int]] | None = None
 
+    def candidate_passages(self) -> list[tuple[np.ndarray, tuple[int, int]]]:
+        """(vector, char span in ``text``) of each run of sentences; a comment too short for runs offers its
+        single sentences instead."""
+        spans = self.sentence_spans
+        if self.passages:
+            return [(v, (spans[i][0], spans[j - 1][1])) for i, j, v, _ in self.passages]
+        return list(zip(self.sentences, spans, strict=True))
+
 
 @dataclass
 class Attribution:

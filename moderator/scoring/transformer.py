@@ -159,7 +159,8 @@ class TransformerScorer:
     def _article_vectors(self, articles: Sequence[Article]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(headline, whole text, body sentences) vectors per article, each article embedded once and cached.
 
-        Body sentences are embedded only when the body model is loaded (an empty [0, d] array otherwise).
+        Body sentences are embedded only when a background is loaded (an empty [0, d] array otherwise), all new
+        articles' sentences in one length-sorted pass.
         """
         todo = {}
         for a in articles:
@@ -172,10 +173,13 @@ class TransformerScorer:
             keys = list(todo)
             heads = self.backbone.encode_passages([todo[k].headline or todo[k].text_for_scoring() for k in keys])
             bodies = self.backbone.encode_passages([todo[k].text_for_scoring() or todo[k].headline for k in keys])
-            for k, h, b in zip(keys, heads, bodies, strict=True):
-                sentences = article_sentences(todo[k]) if self._background is not None else []
-                vectors = self.backbone.encode_passages(sentences) if sentences else np.zeros((0, len(h)), np.float32)
-                self._articles[k] = (h, b, vectors)
+            sentences = [article_sentences(todo[k]) if self._background is not None else [] for k in keys]
+            flat = [s for per_article in sentences for s in per_article]
+            vectors = self.backbone.encode_passages(flat) if flat else np.zeros((0, heads.shape[1]), np.float32)
+            start = 0
+            for k, h, b, per_article in zip(keys, heads, bodies, sentences, strict=True):
+                self._articles[k] = (h, b, vectors[start : start + len(per_article)])
+                start += len(per_article)
         return [self._articles[self._article_key(a)] for a in articles]
 
     def body_inputs(
@@ -212,16 +216,11 @@ class TransformerScorer:
         assert body is not None and head is not None and background is not None
         logit = float(head.logit(body_features(enc.whole, article, background, toxicity_logit))[0])
         off = float(apply_platt(logit, body.platt))
-        spans = enc.sentence_spans
-        if enc.passages:
-            candidates = [v for _, _, v, _ in enc.passages]
-            cand_spans = [(spans[i][0], spans[j - 1][1]) for i, j, _, _ in enc.passages]
-        else:
-            candidates, cand_spans = list(enc.sentences), list(spans)
-        k, relative = worst_passage(candidates, article, background)
+        candidates = enc.candidate_passages()
+        k, relative = worst_passage([v for v, _ in candidates], article, background)
         if k < 0:
             return off, "", None
-        a, b = cand_spans[k]
+        a, b = candidates[k][1]
         return off, enc.text[a:b], round(float(apply_platt(relative, body.passage_platt)), 4)
 
     # -- scoring --------------------------------------------------------------------------------------

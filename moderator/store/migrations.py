@@ -28,6 +28,14 @@ BUSY_TIMEOUT_S = 30.0
 migrations = Migrations("moderator")
 
 
+def _append_only_trigger(verb: str) -> str:
+    """The trigger that refuses ``verb`` (UPDATE or DELETE) on the decision log: m001 creates it, m004 restores it."""
+    return (
+        f"CREATE TRIGGER decisions_append_only_{verb.lower()} BEFORE {verb} ON decisions "
+        "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
+    )
+
+
 @migrations()
 def m001_initial(db: Database) -> None:
     db.table("articles").create(
@@ -103,10 +111,7 @@ def m001_initial(db: Database) -> None:
     db.table("decisions").create_index(["comment_id"])
     db.table("decisions").create_index(["decided_at"])
     for verb in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER decisions_append_only_{verb.lower()} BEFORE {verb} ON decisions "
-            "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
-        )
+        db.execute(_append_only_trigger(verb))
 
 
 @migrations()
@@ -184,7 +189,4 @@ def m004_decisions_hash_chain(db: Database) -> None:
         digest = row_hash(prev, [row[c] for c in HASHED_COLUMNS])
         db.execute("UPDATE decisions SET prev_hash = ?, row_hash = ? WHERE id = ?", [prev, digest, row["id"]])
         prev = digest
-    db.execute(
-        "CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions "
-        "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
-    )
+    db.execute(_append_only_trigger("UPDATE"))

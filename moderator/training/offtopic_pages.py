@@ -125,7 +125,8 @@ def page_rows(scorer: TransformerScorer, pages: list[LabelledPage], background: 
         for i, (comment, labels) in enumerate(zip(page.comments, page.labels, strict=True)):
             enc, article, toxicity_logit = inputs[i]
             features.append(body_features(enc.whole, article, background, toxicity_logit))
-            candidates = [v for _, _, v, _ in enc.passages] or list(enc.sentences) or [enc.whole]
+            # as scoring picks them; a comment without sentences (none on the pages) stands as its own passage
+            candidates = [v for v, _ in enc.candidate_passages()] or [enc.whole]
             passage.append(worst_passage(candidates, article, background)[1])
             n_words = len(f"{comment.title} {comment.text}".split())
             meta.append((page.name, labels.off_topic, labels.drift, labels.toxic, n_words))
