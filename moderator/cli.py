@@ -491,10 +491,12 @@ def load_scorer_for(settings: Settings) -> Any:
 def words_where_read(scorer: Any, policy: Any) -> Any:
     """The scorer, told to spend word attributions only on comments this policy sends to a human for toxicity.
 
-    Comments between the model's threshold and that edge get their words when someone opens them (`show`).
+    Comments over the model's threshold outside that band (under it, or rejected without a person) get their
+    words when someone opens them (`show`).
     """
     if hasattr(scorer, "words_from"):
         scorer.words_from = policy.review_edge("toxicity")
+        scorer.words_until = policy.reject_edge("toxicity")
     return scorer
 
 
@@ -788,15 +790,18 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
     """Scoring speed: the production path against a naive baseline measured in the same run.
 
     Prints comments/s of both and their ratio, single-comment latency, peak memory, and the encoder's
-    achieved FLOP/s against fp32 and bf16 matmul peaks measured on this machine.
+    achieved FLOP/s against fp32 and bf16 matmul peaks measured on this machine. The production path is what
+    `flag` runs: word attributions only where the policy sends a comment to a human.
     """
+    from moderator.config import read_config_file
     from moderator.scoring.bench import format_table, run_bench
     from moderator.scoring.convert import ensure_base_model
 
+    policy = load_policy_for(settings, read_config_file(settings.config_file))
     base_dir = Path(settings.base_model) if settings.base_model else ensure_base_model()
     notice("benchmarking (about a minute)...")
     result = run_bench(
-        load_scorer_for(settings),
+        words_where_read(load_scorer_for(settings), policy),
         base_dir,
         n_comments=n_comments,
         naive_comments=naive_comments,

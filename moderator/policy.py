@@ -86,6 +86,11 @@ class Policy:
         band = self.bands.get(label)
         return band.approve_below if band is not None and band.approve_below < NEVER else 0.5
 
+    def reject_edge(self, label: str) -> float:
+        """The score from which this policy rejects on ``label`` without a human (above 1 without such a band)."""
+        band = self.bands.get(label)
+        return band.reject_at if band is not None else NEVER
+
     def review_edges(self) -> tuple[tuple[str, float], ...]:
         """(label, review edge) of the two headline scores, toxicity then off-topic."""
         return tuple((label, self.review_edge(label)) for label in HEADLINE_LABELS)

@@ -21,7 +21,7 @@ from torch import nn
 
 from moderator.scoring.artifacts import LABELS, QUERY_PREFIX, TOXICITY_WEIGHTS
 from moderator.scoring.convert import ensure_base_model
-from moderator.scoring.encoder import embed, mean_pool, pad_batch, run_layers
+from moderator.scoring.encoder import BATCH_OVERHEAD_TOKENS, embed, length_batches, mean_pool, pad_batch, run_layers
 from moderator.scoring.offtopic import passage_windows, unit
 from moderator.scoring.text import comment_text, sentence_spans, span_token_rows
 
@@ -205,6 +205,10 @@ class Backbone:
         self.prefix_ids = tok(query_prefix.strip(), add_special_tokens=False)["input_ids"]
         self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32  # what the layers compute in
         self.query_prefix = query_prefix
+        self.batch_overhead = BATCH_OVERHEAD_TOKENS[precision]
+
+    def _batches(self, lengths: list[int], max_batch: int) -> list[list[int]]:
+        return length_batches(lengths, max_batch, self.batch_overhead)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
@@ -248,7 +252,7 @@ class Backbone:
         max_length: int | None = None,
         toxicity: bool = True,
     ) -> list[Encoded]:
-        """Encode (title, body) pairs; length-sorted batches with dynamic padding; results in input order.
+        """Encode (title, body) pairs; batches of similar length (``length_batches``); results in input order.
 
         ``explain(index, toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
         ``max_length`` overrides the cut (off-topic reads long comments further than toxicity does);
@@ -258,11 +262,9 @@ class Backbone:
         body_start = [len(t) + 1 if t else 0 for t, _ in items]
         prepared = [self._prepare(t, max_length) for t in texts]
         with_toxicity = toxicity and self.tox_top is not None
-        order = sorted(range(len(texts)), key=lambda i: len(prepared[i][0]))
         out: list[Encoded | None] = [None] * len(texts)
         first = 1 + len(self.prefix_ids)
-        for s in range(0, len(order), batch_size):
-            idx = order[s : s + batch_size]
+        for idx in self._batches([len(seq) for seq, _ in prepared], batch_size):
             ids, mask = pad_batch([prepared[i][0] for i in idx], self.tok.pad_token_id)
             with self._autocast():
                 x = embed(self.model.embeddings, ids, self.dtype)
@@ -292,7 +294,8 @@ class Backbone:
             ]
             for start in range(0, len(rows), ATTRIBUTION_BATCH):  # small chunks bound the backward's memory
                 chunk = rows[start : start + ATTRIBUTION_BATCH]
-                attributions = self.attribute(x[chunk], mask[chunk]).numpy()
+                width = int(mask[chunk].sum(1).max())  # the chunk's own longest, not the batch's
+                attributions = self.attribute(x[chunk, :width], mask[chunk, :width]).numpy()
                 for row, j in enumerate(chunk):
                     encs[j].token_contrib = attributions[row][first : first + len(encs[j].token_offsets or [])]
         return out  # type: ignore[return-value]
@@ -307,17 +310,17 @@ class Backbone:
         texts = [comment_text(t, b) for t, b in items]
         prepared = [self._prepare(t) for t in texts]
         first = 1 + len(self.prefix_ids)
-        out = []
-        for start in range(0, len(texts), ATTRIBUTION_BATCH):
-            chunk = prepared[start : start + ATTRIBUTION_BATCH]
-            ids, mask = pad_batch([seq for seq, _ in chunk], self.tok.pad_token_id)
+        out: list[Attribution | None] = [None] * len(texts)
+        for idx in self._batches([len(seq) for seq, _ in prepared], ATTRIBUTION_BATCH):
+            ids, mask = pad_batch([prepared[i][0] for i in idx], self.tok.pad_token_id)
             with self._autocast():
                 x = embed(self.model.embeddings, ids, self.dtype)
                 x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
             contrib = self.attribute(x, mask).numpy()
-            for row, (text, (_, offs)) in enumerate(zip(texts[start : start + len(chunk)], chunk, strict=True)):
-                out.append(Attribution(text, contrib[row][first : first + len(offs)], offs))
-        return out
+            for row, i in enumerate(idx):
+                offs = prepared[i][1]
+                out[i] = Attribution(texts[i], contrib[row][first : first + len(offs)], offs)
+        return out  # type: ignore[return-value]
 
     def _one(
         self,
@@ -367,9 +370,7 @@ class Backbone:
             ids = self.prefix_ids + self.tok(t, add_special_tokens=False)["input_ids"]
             seqs.append([self.tok.bos_token_id, *ids[: self.article_max_length - 2], self.tok.eos_token_id])
         out = np.zeros((len(seqs), self.model.config.hidden_size), np.float32)
-        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-        for s in range(0, len(order), batch_size):
-            idx = order[s : s + batch_size]
+        for idx in self._batches([len(seq) for seq in seqs], batch_size):
             ids, mask = pad_batch([seqs[i] for i in idx], self.tok.pad_token_id)
             with self._autocast():
                 x = embed(self.model.embeddings, ids, self.dtype)

@@ -8,6 +8,7 @@ own weights, with ``scaled_dot_product_attention``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -27,22 +28,47 @@ def layer_forward(layer: Any, x: torch.Tensor, mask: torch.Tensor, dropout: floa
     heads = att.self.num_attention_heads
     hd = h // heads
 
-    def split(lin: Any) -> torch.Tensor:
-        return lin(x).view(b, t, heads, hd).transpose(1, 2)
-
-    ctx = F.scaled_dot_product_attention(
-        split(att.self.query),
-        split(att.self.key),
-        split(att.self.value),
-        attn_mask=mask.to(x.dtype),
-        dropout_p=dropout,
-    )
+    q, k, v = (lin(x).view(b, t, heads, hd).transpose(1, 2) for lin in (att.self.query, att.self.key, att.self.value))
+    ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(x.dtype), dropout_p=dropout)
     ctx = ctx.transpose(1, 2).reshape(b, t, h)
     y = F.dropout(att.output.dense(ctx), dropout, layer.training)
     x = att.output.LayerNorm(x + y)
     mid = F.gelu(layer.intermediate.dense(x))
     y = F.dropout(layer.output.dense(mid), dropout, layer.training)
     return layer.output.LayerNorm(x + y)
+
+
+# A batch's fixed cost in padded tokens, by numerics. fp32 (MKL): kernel calls and small matrices, so batches
+# split finely by length (fp32 scoring went from 9.7 to 16-18 comments/s on the bench). bf16 (oneDNN): every
+# new matrix shape keeps kernels and scratch memory resident (peak RSS 1.5 GB instead of 1.0 with fine
+# splits), so bf16 takes the fewest batches and splits them where padding is least.
+BATCH_OVERHEAD_TOKENS = {"fp32": 48, "bf16": 1 << 20}
+
+
+def length_batches(
+    lengths: Sequence[int], max_batch: int = 32, overhead: int = BATCH_OVERHEAD_TOKENS["fp32"]
+) -> list[list[int]]:
+    """Indices grouped into batches of similar length that minimise padded tokens plus a per-batch overhead.
+
+    Why: comment lengths are long-tailed, and fixed batches of a length-sorted list padded every comment to
+    the longest of its batch: 45 % of the encoder's fp32 work was padding. An exact split of the sorted list
+    by dynamic programming costs microseconds.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    best = [0] + [float("inf")] * len(order)
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        longest = lengths[order[end - 1]]
+        for start in range(max(0, end - max_batch), end):
+            cost = best[start] + (end - start) * longest + overhead
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    batches = []
+    end = len(order)
+    while end:
+        batches.append(order[cut[end] : end])
+        end = cut[end]
+    return batches[::-1]
 
 
 def embed(embeddings: Any, ids: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -71,9 +71,11 @@ class TransformerScorer:
         self._articles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.batch_size = 32
         # Words (a backward pass each) are computed while scoring for comments at or above this toxicity and
-        # the model's threshold: a caller sets it to its policy's review edge, where a person will read them.
-        # Comments between the threshold and this edge are marked ``words_pending`` (computed on demand).
+        # the model's threshold, and below ``words_until``: a caller sets them to its policy's review band, where
+        # a person will read them. Other comments over the threshold (under the band, or rejected without a
+        # person) are marked ``words_pending`` and get their words when someone opens them.
         self.words_from = 0.0
+        self.words_until = float("inf")
         self.precision = PrecisionChoice(backbone.precision, "as built", "")  # load() records why
 
     @classmethod
@@ -307,7 +309,7 @@ class TransformerScorer:
         return tuple(dict.fromkeys(text[a:b] for _, (a, b) in ranked[:3]))
 
     def toxic_words_of(self, pairs: Sequence[tuple[Comment, Article]]) -> list[tuple[str, ...]]:
-        """The words that drove each comment's toxicity, for comments scored without them (see ``words_from``)."""
+        """The words that drove each comment's toxicity, for comments scored without them (``words_pending``)."""
         items = [(c.title, c.text) for c, _ in pairs]
         return [self._words(a) for a in self.backbone.attribute_comments(items)]
 
@@ -316,10 +318,14 @@ class TransformerScorer:
         """The toxicity from which a comment's words are computed while scoring (see ``words_from``)."""
         return max(self.model_config.toxicity.threshold, self.words_from)
 
+    def explains(self, toxicity: float) -> bool:
+        """Whether scoring computes this comment's words now: over the threshold and in the band a person reads."""
+        return self.words_edge <= toxicity < self.words_until
+
     def encode(self, pairs: Sequence[tuple[Comment, Article]]) -> tuple[list[Encoded], np.ndarray]:
         """One encoder pass per comment, and each comment's fused toxicity logit.
 
-        Comments at or above ``words_edge`` get the backward pass that names their words.
+        Comments that ``explains`` picks get the backward pass that names their words.
         """
         fusion = self.model_config.toxicity.fusion
         items = [(c.title, c.text) for c, _ in pairs]
@@ -328,9 +334,8 @@ class TransformerScorer:
         def fused(i: int, transformer_logit: float) -> float:
             return fusion.transformer * transformer_logit + fusion.ngram * float(lexical[i]) + fusion.bias
 
-        at = self.words_edge
         encs = self.backbone.encode_comments(
-            items, self.batch_size, explain=lambda i, logit: float(sigmoid(fused(i, logit))) >= at
+            items, self.batch_size, explain=lambda i, logit: self.explains(float(sigmoid(fused(i, logit))))
         )
         logits = []
         for i, enc in enumerate(encs):
@@ -362,7 +367,8 @@ class TransformerScorer:
                 off, passage, passage_score = self._body_off_topic(*body_inputs[i])
             else:
                 off, passage, passage_score = self._title_off_topic(enc, ref, platt)
-            words = self._toxic_words(enc) if toxicity >= self.words_edge else ()
+            explained = self.explains(toxicity)
+            words = self._toxic_words(enc) if explained else ()
             out.append(
                 Scores(
                     toxicity=round(toxicity, 4),
@@ -372,7 +378,7 @@ class TransformerScorer:
                     toxic_words=words,
                     off_topic_passage=passage,
                     passage_off_topic=passage_score,
-                    words_pending=tox_threshold <= toxicity < self.words_edge,
+                    words_pending=toxicity >= tox_threshold and not explained,
                 )
             )
         return out

@@ -102,6 +102,8 @@ class CommentView(VerticalScroll):
             if legend:
                 head.append("\nmarked: ", style="dim")
                 head.append_text(Text(" · ", style="dim").join(legend))
+            if s.words_pending:  # over the threshold but decided without a person: words computed on demand
+                head.append(f"\ntoxic words not computed yet: moderator show {item.comment.id}", style="dim")
         else:
             head.append("\nnot scored yet", style="dim")
         if c.title:
