@@ -125,6 +125,15 @@ class ServeSettings:
     hold_queued: bool = False  # Coral: answer PREMOD for comments the policy queues for a human
     approve_status: bool = False  # Coral: answer 200 {"status": "APPROVED"} instead of 204 for approved ones
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"[serve] port: {self.port} is not a port")
+        for name in ("max_body_bytes", "max_text_bytes", "rate_per_s", "rate_burst", "batch_max"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"[serve] {name}: must be positive, got {getattr(self, name)}")
+        if self.batch_wait_ms < 0:
+            raise ValueError(f"[serve] batch_wait_ms: must not be negative, got {self.batch_wait_ms}")
+
     def auth_problem(self) -> str | None:
         """Why this configuration must not start, or None: no keys is only allowed with --no-auth on loopback."""
         if self.api_keys:
@@ -183,4 +192,7 @@ def load_serve_settings(config: dict[str, Any], **flags: Any) -> ServeSettings:
                 out[name] = type(default)(value)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"moderator.toml: [serve] {name}: {exc}") from exc
-    return replace(defaults, **out)
+    try:
+        return replace(defaults, **out)
+    except ValueError as exc:
+        raise ValueError(f"moderator.toml: {exc}") from exc

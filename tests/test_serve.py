@@ -162,6 +162,8 @@ def test_analyze_stores_once_per_client_token_and_the_queue_shows_it(live: Live)
     assert len(rows) == 1
     assert rows[0]["status"] == "pending" and rows[0]["scores"]["toxicity"] > 0.8
     assert rows[0]["scores"]["off_topic"] == 0.0 and "off-topic not judged" in rows[0]["article_headline"]
+    reused = live.analyze({**body, "comment": {"text": "Ganz friedlich."}})  # same token, another comment
+    assert reused.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"] < 0.1
     other_key = live.analyze(body, key="k-test-2")  # the same token from another client is another comment
     assert other_key.status_code == 200
     assert len([row for row in listed(live.db) if row["text"] == TOXIC + " (neu)"]) == 2
@@ -491,6 +493,8 @@ def test_serve_settings_from_config_and_environment(monkeypatch: pytest.MonkeyPa
     assert settings.hold_queued and settings.auth_problem() is None
     with pytest.raises(ValueError, match="unknown key"):
         load_serve_settings({"serve": {"api_key": "x"}})
+    with pytest.raises(ValueError, match="rate_burst: must be positive"):
+        load_serve_settings({"serve": {"rate_burst": 0}})
     assert "no API keys" in (ServeSettings().auth_problem() or "")
     assert "refused on 0.0.0.0" in (ServeSettings(no_auth=True, host="0.0.0.0").auth_problem() or "")
 

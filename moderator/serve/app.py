@@ -104,16 +104,19 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"malformed JSON: {getattr(exc, 'msg', exc)}") from None
 
 
-def comment_id_for(key: str, client_token: str) -> str:
-    """A retried request (same key, same clientToken) names the same comment; without a token, a new one."""
+def comment_id_for(key: str, client_token: str, text: str) -> str:
+    """A retried request (same key, clientToken and text) names the same comment; without a token, a new one.
+
+    The text is part of it so a client reusing a token for another comment never gets the first one's scores.
+    """
     if client_token:
-        return "p-" + hashlib.sha256(f"{key}\x1f{client_token}".encode()).hexdigest()[:16]
+        return "p-" + hashlib.sha256(f"{key}\x1f{client_token}\x1f{text}".encode()).hexdigest()[:16]
     return "p-" + uuid.uuid4().hex[:16]
 
 
 def perspective_comment(key: str, request: AnalyzeRequest | SuggestRequest, article: Article | None) -> Comment:
     return Comment(
-        id=comment_id_for(key, request.client_token),
+        id=comment_id_for(key, request.client_token, request.text),
         article_id=(article or no_article()).id,
         text=request.text,
         source=f"perspective:{request.community_id}" if request.community_id else "perspective",
@@ -149,7 +152,7 @@ async def suggest_score(request: Request) -> Response:
     req = parse_suggest(await server.json_body(request), server.settings.max_text_bytes)
     item = None
     if req.client_token:
-        cid = comment_id_for(key, req.client_token)
+        cid = comment_id_for(key, req.client_token, req.text)
         item = await server.db.run(lambda intake: intake.item(cid))
     if item is None:
         item = await server.db.run(lambda intake: intake.item_by_text(req.text))
