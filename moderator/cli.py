@@ -855,5 +855,45 @@ def review(settings: Settings) -> None:
     run_review(settings.db, settings.moderator, keymap, load_policy_for(settings, config))
 
 
+# -- serve ----------------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1: put a reverse proxy in front).")
+@click.option("--port", type=int, default=None, help="Port (default 8080).")
+@click.option("--no-auth", is_flag=True, default=None, help="Run without API keys (refused unless on loopback).")
+@click.option("--model", default=None, help="Model name under models/, or a model directory ('lexical-fake' to try).")
+@click.option(
+    "--policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy TOML for Coral's moderation phase (default: as for `flag`).",
+)
+@precision_option
+@common_options
+def serve(host: str | None, port: int | None, no_auth: bool | None, settings: Settings) -> None:
+    """Live intake: a Perspective-compatible API and Coral's moderation phase over the queue.
+
+    Loads the scorer once and scores requests that arrive together in one batch. Comments it stores appear in
+    `moderator list` and the desk; Coral's verdicts and suggested scores land in the decision log. API keys and
+    Coral signing secrets come from [serve] in moderator.toml or $MODERATOR_API_KEYS / $MODERATOR_CORAL_SECRETS.
+    """
+    import uvicorn
+
+    from moderator.config import load_serve_settings, read_config_file
+    from moderator.serve.app import make_app
+
+    config = read_config_file(settings.config_file)
+    try:
+        serve_settings = load_serve_settings(config, host=host, port=port, no_auth=no_auth or None)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if (problem := serve_settings.auth_problem()) is not None:
+        raise click.UsageError(problem)
+    policy = load_policy_for(settings, config)
+    open_queue(settings).db.conn.close()  # create or migrate the queue now; a foreign file is refused here
+    app = make_app(serve_settings, settings.db, load_scorer_for(settings), policy)
+    notice(f"serving {settings.db} on http://{serve_settings.host}:{serve_settings.port} (Ctrl-C stops)")
+    uvicorn.run(app, host=serve_settings.host, port=serve_settings.port, log_level="info", timeout_graceful_shutdown=30)
+
+
 if __name__ == "__main__":
     main()

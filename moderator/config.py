@@ -97,3 +97,102 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     if not settings.moderator:
         settings = replace(settings, moderator=default_moderator())
     return settings
+
+
+# -- moderator serve ------------------------------------------------------------------------------------------
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What `moderator serve` needs beyond ``Settings``: where it listens, who may call it, and its limits.
+
+    Keys and secrets come from ``[serve]`` in moderator.toml or from ``MODERATOR_API_KEYS`` and
+    ``MODERATOR_CORAL_SECRETS`` (comma-separated; the environment wins, so secrets need not sit in a file).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_keys: tuple[str, ...] = ()
+    coral_secrets: tuple[str, ...] = ()
+    no_auth: bool = False  # only on a loopback host: a desk's own machine, for trying it out
+    max_body_bytes: int = 64 * 1024
+    max_text_bytes: int = 20 * 1024  # Perspective's own limit on comment.text
+    rate_per_s: float = 20.0  # each key's token bucket: refill rate ...
+    rate_burst: int = 40  # ... and size
+    batch_max: int = 32  # micro-batching: score up to this many requests together ...
+    batch_wait_ms: float = 5.0  # ... collected for at most this long after the first arrives
+    hold_queued: bool = False  # Coral: answer PREMOD for comments the policy queues for a human
+    approve_status: bool = False  # Coral: answer 200 {"status": "APPROVED"} instead of 204 for approved ones
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"[serve] port: {self.port} is not a port")
+        for name in ("max_body_bytes", "max_text_bytes", "rate_per_s", "rate_burst", "batch_max"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"[serve] {name}: must be positive, got {getattr(self, name)}")
+        if self.batch_wait_ms < 0:
+            raise ValueError(f"[serve] batch_wait_ms: must not be negative, got {self.batch_wait_ms}")
+
+    def auth_problem(self) -> str | None:
+        """Why this configuration must not start, or None: no keys is only allowed with --no-auth on loopback."""
+        if self.api_keys:
+            return None
+        if not self.no_auth:
+            return (
+                "no API keys configured: set [serve] api_keys in moderator.toml or $MODERATOR_API_KEYS, "
+                "or pass --no-auth (loopback hosts only)"
+            )
+        if self.host not in LOOPBACK_HOSTS:
+            return f"--no-auth is refused on {self.host}: without keys the server only listens on 127.0.0.1"
+        return None
+
+
+def _names(value: Any, source: str) -> tuple[str, ...]:
+    """A comma-separated string or a TOML list of strings, as a tuple of non-blank names."""
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = value
+    else:
+        raise ValueError(f"{source}: expected a list of strings or a comma-separated string")
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def load_serve_settings(config: dict[str, Any], **flags: Any) -> ServeSettings:
+    """``[serve]`` of moderator.toml under MODERATOR_* environment under flags (None means 'not given').
+
+    Unknown keys are errors naming the key, as in ``[policy]``: a misspelt limit must not silently not apply.
+    """
+    table = config.get("serve", {})
+    if not isinstance(table, dict):
+        raise ValueError("moderator.toml: [serve] must be a table")
+    known = {f.name for f in fields(ServeSettings)}
+    unknown = set(table) - known
+    if unknown:
+        raise ValueError(f"moderator.toml: unknown key(s) in [serve]: {', '.join(sorted(unknown))}")
+    resolved: dict[str, Any] = dict(table)
+    for name in ("api_keys", "coral_secrets"):
+        env = os.environ.get(f"MODERATOR_{name.upper()}")
+        if env:
+            resolved[name] = env
+    resolved.update({k: v for k, v in flags.items() if v is not None})
+    defaults = ServeSettings()
+    out: dict[str, Any] = {}
+    for name, value in resolved.items():
+        default = getattr(defaults, name)
+        try:
+            if isinstance(default, tuple):
+                out[name] = _names(value, f"[serve] {name}")
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError("expected true or false")
+                out[name] = value
+            else:
+                out[name] = type(default)(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"moderator.toml: [serve] {name}: {exc}") from exc
+    try:
+        return replace(defaults, **out)
+    except ValueError as exc:
+        raise ValueError(f"moderator.toml: {exc}") from exc

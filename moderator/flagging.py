@@ -139,7 +139,7 @@ class Flagger:
             for comment, scores, outcome, rule in judged:
                 try:
                     desk.decide(
-                        comment.id, outcome.action, rule=rule, reason=_score_summary(scores), seen=Status.PENDING
+                        comment.id, outcome.action, rule=rule, reason=score_summary(scores), seen=Status.PENDING
                     )
                 except StaleDecision:  # a moderator got there first: theirs stands
                     continue
@@ -156,7 +156,7 @@ class Flagger:
         return scores
 
 
-def _score_summary(scores: Scores | None) -> str:
+def score_summary(scores: Scores | None) -> str:
     """The scores behind an automatic decision, for the reason column of the log."""
     if scores is None:
         return "no scores"

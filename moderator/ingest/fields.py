@@ -7,6 +7,10 @@ Fields: ``text`` (required, non-blank string), ``article_id`` (required; string 
 int; missing -> content hash), ``author``, ``title``, ``posted_at`` (ISO date/datetime, normalised),
 ``parent_id`` (string or int), ``number`` (int), ``article_title``, ``article_kicker``, ``article_teaser``,
 ``article_body``. Empty strings and nulls count as absent. Unknown fields are ignored.
+
+A record with ``"type": "article"`` registers an article without comments (what ``PUT /v1/articles/{id}`` of
+`moderator serve` takes, so a CMS feed can be replayed): ``id`` and ``headline`` required, ``kicker``,
+``teaser``, ``body``, ``url`` optional. Comments of the same file merge into it, first non-empty field winning.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ _ARTICLE_FIELDS = (
     ("article_teaser", "teaser"),
     ("article_body", "body"),
 )
+
+ARTICLE_RECORD_FIELDS = ("headline", "kicker", "teaser", "body", "url")
 
 
 class BadField(Exception):
@@ -108,11 +114,27 @@ class RecordBuilder:
         self.result.rejected.append(Rejected(self.result.path, line, field, reason))
 
     def add(self, record: dict[str, Any], line: int) -> None:
-        """Validate one record; a good one becomes a Comment, a bad one a Rejected naming the field."""
+        """Validate one record; a good one becomes a Comment (or an article), a bad one a Rejected naming the field."""
         try:
-            self.result.comments.append(self._comment(record, line))
+            if record.get("type") == "article":
+                self._article_record(record)
+            else:
+                self.result.comments.append(self._comment(record, line))
         except BadField as bad:
             self.reject(line, bad.field, bad.reason)
+
+    def _article_record(self, record: dict[str, Any]) -> None:
+        """An article on its own line: id and headline required, the rest optional."""
+        aid = _ident(record, "id")
+        if not aid:
+            raise BadField("id", "missing (an article record needs its id)")
+        fields = {attr: _text(record, attr) for attr in ARTICLE_RECORD_FIELDS}
+        if not fields["headline"].strip():
+            raise BadField("headline", "missing")
+        known = self._articles.setdefault(aid, dict.fromkeys(ARTICLE_RECORD_FIELDS, ""))
+        for attr, value in fields.items():
+            if not known[attr]:
+                known[attr] = value
 
     def _comment(self, record: dict[str, Any], line: int) -> Comment:
         text = record.get("text")
@@ -154,7 +176,7 @@ class RecordBuilder:
         """
         known = self._articles.get(aid)
         if known is None:
-            self._articles[aid] = {attr: _text(record, name) for name, attr in _ARTICLE_FIELDS}
+            self._articles[aid] = {attr: _text(record, name) for name, attr in _ARTICLE_FIELDS} | {"url": ""}
             return
         for name, attr in _ARTICLE_FIELDS:
             if not known[attr]:
@@ -169,6 +191,7 @@ class RecordBuilder:
                 kicker=f["kicker"],
                 teaser=f["teaser"],
                 body=f["body"],
+                url=f["url"],
                 source=self.result.path,
             )
             for aid, f in self._articles.items()

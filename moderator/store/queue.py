@@ -210,6 +210,28 @@ class Queue(DecisionLog, Claims):
             source=row["source"] or "",
         )
 
+    def article_by_url(self, url: str) -> Article | None:
+        """The article registered under ``url`` (the first one, if several share it), or None."""
+        if not url:
+            return None
+        rows = list(self.db.query("SELECT id FROM articles WHERE url = ? ORDER BY rowid LIMIT 1", [url]))
+        return self.article(rows[0]["id"]) if rows else None
+
+    def find_by_text(self, text: str) -> QueueItem | None:
+        """The newest comment holding exactly ``text``: how a verdict sent with only the text finds its comment."""
+        rows = list(self.db.query(f"{SELECT_ITEMS} WHERE c.text = ? ORDER BY c.rowid DESC LIMIT 1", [text]))
+        return item_from_row(rows[0]) if rows else None
+
+    def replace_text(self, comment_id: str, text: str) -> None:
+        """An author's edit: the comment's text changes and its old scores go (they judged the old text).
+
+        The decision log keeps the scores each earlier decision saw; the caller scores the new text.
+        """
+        with self.transaction():
+            self.require(comment_id)
+            self.db.conn.execute("UPDATE comments SET text = ?, risk = NULL WHERE id = ?", [text, comment_id])
+            self.db.conn.execute("DELETE FROM scores WHERE comment_id = ?", [comment_id])
+
     def replies(self, comment_id: str) -> list[QueueItem]:
         """The direct replies to a comment, in thread order."""
         sql = f"{SELECT_ITEMS} WHERE c.parent_id = ? ORDER BY c.number, c.posted_at, c.rowid"
