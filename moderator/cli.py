@@ -890,7 +890,7 @@ def serve(host: str | None, port: int | None, no_auth: bool | None, settings: Se
         raise click.UsageError(problem)
     policy = load_policy_for(settings, config)
     open_queue(settings).db.conn.close()  # create or migrate the queue now; a foreign file is refused here
-    app = make_app(serve_settings, settings.db, words_where_read(load_scorer_for(settings), policy), policy)
+    app = make_app(serve_settings, settings.db, load_scorer_for(settings), policy)
     notice(f"serving {settings.db} on http://{serve_settings.host}:{serve_settings.port} (Ctrl-C stops)")
     uvicorn.run(app, host=serve_settings.host, port=serve_settings.port, log_level="info", timeout_graceful_shutdown=30)
 

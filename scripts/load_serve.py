@@ -149,6 +149,27 @@ def lone_p50(url: str, texts: list[str], n: int) -> float | None:
     return percentile(latencies, 50)
 
 
+def batch_rate(model: str, texts: list[str], batch_size: int = 32) -> float:
+    """Comments/s of the scorer itself on the same texts in `moderator score`'s batches, in this process.
+
+    The server's throughput is compared with it: micro-batching should cost little against scoring a file.
+    The comments sit under the same headline-less article the server files them under.
+    """
+    from moderator.cli import load_scorer_for
+    from moderator.config import DEFAULT_MODEL_NAME, Settings
+    from moderator.records import Article, Comment
+    from moderator.serve.intake import no_article
+
+    scorer = load_scorer_for(Settings(model=model or DEFAULT_MODEL_NAME))
+    article: Article = no_article()
+    pairs = [(Comment(id=f"b{i}", article_id=article.id, text=t), article) for i, t in enumerate(texts)]
+    scorer.score(pairs[:batch_size])  # warm-up
+    started = time.perf_counter()
+    for start in range(0, len(pairs), batch_size):
+        scorer.score(pairs[start : start + batch_size])
+    return len(pairs) / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="", help="Model name or directory (default: the shipped model).")
@@ -177,6 +198,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
     lat = load.pop("latencies")
+    batch_cps = batch_rate(args.model, texts)
+    throughput = len(lat) / load["seconds"] if load["seconds"] else 0.0
     result = {
         "cpu": cpu_name(),
         "cores": os.cpu_count(),
@@ -186,7 +209,9 @@ def main() -> None:
         "requests": load["requests"],
         "errors": load["errors"],
         "error_kinds": load["error_kinds"],
-        "throughput_rps": round(len(lat) / load["seconds"], 1) if load["seconds"] else None,
+        "throughput_rps": round(throughput, 1),
+        "batch_rate_cps": round(batch_cps, 1),  # the scorer alone, `moderator score`'s batches, same texts
+        "served_over_batch": round(throughput / batch_cps, 2) if batch_cps else None,
         "p50_ms": percentile(lat, 50),
         "p95_ms": percentile(lat, 95),
         "p99_ms": percentile(lat, 99),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 
 def padded_tokens(lengths: list[int], batches: list[list[int]]) -> int:
     return sum(len(batch) * max(lengths[i] for i in batch) for batch in batches)
@@ -31,9 +33,21 @@ def test_length_batches_keep_equal_lengths_together_and_handle_nothing() -> None
     assert length_batches([40] * 10, max_batch=4) == [[0, 1], [2, 3, 4, 5], [6, 7, 8, 9]]
 
 
-def test_bf16_batching_takes_the_fewest_batches() -> None:
+def test_bf16_batching_splits_more_coarsely_than_fp32() -> None:
     from moderator.scoring.encoder import BATCH_OVERHEAD_TOKENS, length_batches
 
-    lengths = [10, 200, 12, 11, 180, 13] * 10
-    batches = length_batches(lengths, max_batch=32, overhead=BATCH_OVERHEAD_TOKENS["bf16"])
-    assert len(batches) == 2  # as few shapes as 60 comments allow, split where padding is least
+    rng = random.Random(5)
+    lengths = [min(128, max(8, int(rng.lognormvariate(3.9, 0.8)))) for _ in range(64)]
+    fine = length_batches(lengths, 32, BATCH_OVERHEAD_TOKENS["fp32"])
+    coarse = length_batches(lengths, 32, BATCH_OVERHEAD_TOKENS["bf16"])
+    assert 2 <= len(coarse) < len(fine)  # fewer shapes for oneDNN to keep kernels for
+
+
+def test_bf16_row_blocks_give_one_calls_numbers() -> None:
+    torch = pytest.importorskip("torch")
+    from moderator.scoring.encoder import ROW_BLOCK, linear
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(16, 24).to(torch.bfloat16)
+    x = torch.randn(3, ROW_BLOCK // 2 + 7, 16).to(torch.bfloat16)  # 1.5 blocks and a ragged rest
+    assert torch.equal(linear(x, layer), layer(x))

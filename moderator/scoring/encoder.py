@@ -28,21 +28,49 @@ def layer_forward(layer: Any, x: torch.Tensor, mask: torch.Tensor, dropout: floa
     heads = att.self.num_attention_heads
     hd = h // heads
 
-    q, k, v = (lin(x).view(b, t, heads, hd).transpose(1, 2) for lin in (att.self.query, att.self.key, att.self.value))
+    q, k, v = (
+        linear(x, lin).view(b, t, heads, hd).transpose(1, 2) for lin in (att.self.query, att.self.key, att.self.value)
+    )
     ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(x.dtype), dropout_p=dropout)
     ctx = ctx.transpose(1, 2).reshape(b, t, h)
-    y = F.dropout(att.output.dense(ctx), dropout, layer.training)
+    y = F.dropout(linear(ctx, att.output.dense), dropout, layer.training)
     x = att.output.LayerNorm(x + y)
-    mid = F.gelu(layer.intermediate.dense(x))
-    y = F.dropout(layer.output.dense(mid), dropout, layer.training)
+    mid = F.gelu(linear(x, layer.intermediate.dense))
+    y = F.dropout(linear(mid, layer.output.dense), dropout, layer.training)
     return layer.output.LayerNorm(x + y)
+
+
+ROW_BLOCK = 256  # token rows per bf16 matmul call
+ROW_STEP = 32  # a last block's rows are rounded up to this
+
+
+def linear(x: torch.Tensor, layer: Any) -> torch.Tensor:
+    """``layer(x)``; in bf16 over the tokens in blocks of ``ROW_BLOCK`` rows, the last padded to ``ROW_STEP``.
+
+    Why: oneDNN, which runs bf16 matmuls, keeps a kernel with its own memory for every matrix shape it meets
+    (about 0.7 MB each); batches of every length made resident memory grow without bound. Blocks keep it to
+    eight shapes per weight. Rows are independent, so the numbers are those of one call.
+    """
+    if x.dtype != torch.bfloat16:
+        return layer(x)
+    flat = x.reshape(-1, x.shape[-1])
+    blocks = []
+    for start in range(0, flat.shape[0], ROW_BLOCK):
+        block = flat[start : start + ROW_BLOCK]
+        rows = block.shape[0]
+        padded = -(-rows // ROW_STEP) * ROW_STEP
+        if padded != rows:
+            block = F.pad(block, (0, 0, 0, padded - rows))
+        blocks.append(F.linear(block, layer.weight, layer.bias)[:rows])
+    out = blocks[0] if len(blocks) == 1 else torch.cat(blocks)
+    return out.view(*x.shape[:-1], layer.weight.shape[0])
 
 
 # A batch's fixed cost in padded tokens, by numerics. fp32 (MKL): kernel calls and small matrices, so batches
 # split finely by length (fp32 scoring went from 9.7 to 16-18 comments/s on the bench). bf16 (oneDNN): every
-# new matrix shape keeps kernels and scratch memory resident (peak RSS 1.5 GB instead of 1.0 with fine
-# splits), so bf16 takes the fewest batches and splits them where padding is least.
-BATCH_OVERHEAD_TOKENS = {"fp32": 48, "bf16": 1 << 20}
+# batch shape adds attention kernels and memory that stay resident (fine splits: peak RSS 1.4 GB; with row
+# blocks, see ``linear``, 1.10 GB at overhead 48, 1.02 at 256, 0.96 at 512), so bf16 splits more coarsely.
+BATCH_OVERHEAD_TOKENS = {"fp32": 48, "bf16": 384}
 
 
 def length_batches(

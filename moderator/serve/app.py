@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ class Server:
     batcher: MicroBatcher
     db: DbThread
     limiter: RateLimiter
+    review_from: float = 0.0  # the policy's toxicity band a person reads: words are computed for it
+    reject_from: float = 1.01
 
     # -- authentication and bodies ------------------------------------------------------------------------
     def authorize(self, request: Request) -> str:
@@ -95,6 +97,20 @@ class Server:
         """Scores from the batcher; without an article, toxicity only (off-topic not judged)."""
         scores = await self.batcher.score(comment, article or no_article())
         return scores if article is not None else toxicity_only(scores)
+
+    async def with_words(self, comment: Comment, article: Article | None, scores: Scores) -> Scores:
+        """``scores`` with the words that drove toxicity, where scoring left them pending.
+
+        Scoring skips them: they cost a backward pass, and only span annotations and the desk read them.
+        """
+        if not scores.words_pending:
+            return scores
+        found = await self.batcher.words(comment, article or no_article())
+        return scores if found is None else replace(scores, toxic_words=found, words_pending=False)
+
+    def read_by_a_person(self, scores: Scores) -> bool:
+        """Whether a stored comment lands in the desk's toxicity band, where a moderator reads its words."""
+        return self.review_from <= scores.toxicity < self.reject_from
 
 
 def parse_json(body: bytes) -> Any:
@@ -140,6 +156,8 @@ async def analyze(request: Request) -> Response:
         if stored is not None and stored.scores is not None:
             return JSONResponse(analyze_response(req, stored.scores))
     scores = await server.score(comment, article)
+    if req.span_annotations or (not req.do_not_store and server.read_by_a_person(scores)):
+        scores = await server.with_words(comment, article, scores)
     if not req.do_not_store:
         stored_article = article or no_article()
         await server.db.run(lambda intake: intake.store(comment, stored_article, scores))
@@ -201,6 +219,8 @@ async def coral_moderation(request: Request) -> Response:
         source=f"coral:{req.tenant_id}" if req.tenant_id else "coral",
     )
     scores = await server.score(comment, known)
+    if server.read_by_a_person(scores):  # queued for the desk: a moderator reads the words
+        scores = await server.with_words(comment, known, scores)
     edit = req.action == "EDIT"
     judged = await server.db.run(lambda intake: intake.moderate(comment, article, scores, edit=edit))
     code, body = coral_answer(
@@ -282,10 +302,19 @@ def make_app(settings: ServeSettings, db_path: Path, scorer: Scorer, policy: Pol
         settings=settings,
         db_path=db_path,
         model_version=scorer.model_version,
-        batcher=MicroBatcher(scorer.score, max_batch=settings.batch_max, max_wait_s=settings.batch_wait_ms / 1000),
+        batcher=MicroBatcher(
+            scorer.score,
+            max_batch=settings.batch_max,
+            max_wait_s=settings.batch_wait_ms / 1000,
+            words=getattr(scorer, "toxic_words_of", None),
+        ),
         db=DbThread(Intake(db_path, policy)),
         limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
+        review_from=policy.review_edge("toxicity"),
+        reject_from=policy.reject_edge("toxicity"),
     )
+    if hasattr(scorer, "words_until"):  # no words while scoring: computed above only where they are read
+        scorer.words_until = 0.0
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -22,9 +22,15 @@ class MicroBatcher:
     """Collects pending (comment, article) pairs and scores each batch once, off the event loop."""
 
     def __init__(
-        self, score: Callable[[Sequence[Pair]], list[Scores]], *, max_batch: int = 32, max_wait_s: float = 0.005
+        self,
+        score: Callable[[Sequence[Pair]], list[Scores]],
+        *,
+        max_batch: int = 32,
+        max_wait_s: float = 0.005,
+        words: Callable[[Sequence[Pair]], list[tuple[str, ...]]] | None = None,
     ) -> None:
         self._score = score
+        self._words = words
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_s)
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -57,6 +63,15 @@ class MicroBatcher:
         future: asyncio.Future[Scores] = asyncio.get_running_loop().create_future()
         await self._queue.put(((comment, article), future))
         return await future
+
+    async def words(self, comment: Comment, article: Article) -> tuple[str, ...] | None:
+        """The words that drove this comment's toxicity (a backward pass), on the scoring thread; None when the
+        scorer names no words. Scoring leaves them out: most callers (Coral's pre-check) never read them."""
+        if self._words is None:
+            return None
+        words = self._words
+        found = await asyncio.get_running_loop().run_in_executor(self._executor, lambda: words([(comment, article)]))
+        return found[0]
 
     async def _collect(self, queue: asyncio.Queue[_Pending]) -> list[_Pending]:
         """The first pending pair, and others arriving within ``max_wait_s`` of it, up to ``max_batch``."""
