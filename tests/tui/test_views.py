@@ -236,3 +236,20 @@ async def test_empty_queue_says_so_and_refuses_decisions(tmp_path, fixed_clock) 
         await settle(pilot)
         assert any("No comment selected" in t for t in toasts(app))
         assert any("nothing of alice's to undo" in t for t in toasts(app))
+
+
+async def test_words_left_for_later_say_how_to_get_them(app: ModeratorApp, other: Queue) -> None:
+    """A comment scored over the threshold but decided without a person has its words computed on demand."""
+    from dataclasses import replace
+
+    top = other.require("c2")
+    assert top.scores is not None
+    pending = replace(top.scores, toxic_words=(), words_pending=True)
+    other.save_scores([("c2", pending, risk_score(pending))])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current_id(app) == "c2"
+        assert "toxic words not computed yet: moderator show c2" in static_text(app, "#comment-head")
+        await pilot.press("j")
+        await settle(pilot)
+        assert "not computed" not in static_text(app, "#comment-head")
