@@ -80,6 +80,12 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def since_option(func: F) -> F:
+    return click.option("--since", default=None, help="Only decisions taken at or after this date/time (UTC ISO).")(
+        func
+    )
+
+
 class Fail(click.ClickException):
     """A refused request: message on stderr, exit code 1."""
 
@@ -739,6 +745,14 @@ def _print_label_table(report: dict[str, Any]) -> None:
     default=None,
     help="A transformers checkpoint to train on (default: the converted multilingual-e5-small).",
 )
+@click.option(
+    "--from-decisions",
+    is_flag=True,
+    help="Adapt the active model (or --model) to the house from the queue's human decisions; needs --out.",
+)
+@since_option
+@click.option("--model", default=None, help="With --from-decisions: the model to adapt (default: the active one).")
+@common_options
 def train(
     data_dir: Path,
     out_dir: Path,
@@ -748,12 +762,23 @@ def train(
     skip_finetune: bool,
     pages_dir: Path,
     base_dir: Path | None,
+    from_decisions: bool,
+    since: str | None,
+    settings: Settings,
 ) -> None:
     """Reproduce the shipped heads from the shared labelled data (about 18 minutes on 2 CPU cores).
 
     Keeps its own held-out split out of training and writes the held-out metrics into the model card data;
     the off-topic model for articles with a body is measured by cross-validation grouped by page.
+
+    With --from-decisions: learn the house's line from the moderators' decisions in the queue (--db). The
+    latest 30 % of decisions (by time) are held out; a house head (new fusion, calibration, threshold; over
+    the comment's embedding too with at least 30 decisions of each kind) is fitted on the older 70 %, and
+    a new model directory --out is written with its card and the before/after figures on the held-out part.
     """
+    if from_decisions:
+        _train_from_decisions(settings, out_dir, since, base_dir)
+        return
     from moderator.training.pipeline import train_main
 
     train_main(
@@ -882,12 +907,6 @@ def model_rollback(models_dir: Path | None, settings: Settings) -> None:
 
 
 # -- the house's line -----------------------------------------------------------------------------------------
-def since_option(func: F) -> F:
-    return click.option("--since", default=None, help="Only decisions taken at or after this date/time (UTC ISO).")(
-        func
-    )
-
-
 def house_decisions_for(settings: Settings, since: str | None, current_scores: bool) -> Any:
     """The standing human decisions of the queue; a bad --since is a usage error."""
     from moderator.clock import BadMoment
@@ -1042,6 +1061,31 @@ def policy_test(
         emit_json(replay.as_json())
     else:
         click.echo("\n".join(replay_lines(replay)))
+
+
+def _train_from_decisions(settings: Settings, out_dir: Path, since: str | None, base_dir: Path | None) -> None:
+    """`train --from-decisions`: refuses the shipped model's own directory and too few decisions (exit 1)."""
+    from moderator.clock import BadMoment
+    from moderator.house import HouseError
+    from moderator.training.house import train_from_decisions
+
+    if click.get_current_context().get_parameter_source("out_dir") is click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--from-decisions needs --out models/NAME (a new model directory)")
+    try:
+        report = train_from_decisions(
+            open_queue(settings, write=False), settings.model_dir(), out_dir, since=since, base_dir=base_dir
+        )
+    except BadMoment as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    except HouseError as exc:
+        raise Fail(str(exc)) from exc
+    b, a = report["held_out"]["before"], report["held_out"]["after"]
+    notice(
+        f"{out_dir}: {report['head']['kind']} fitted on {report['split']['train']} decisions; held-out "
+        f"{report['split']['held_out']}: ROC-AUC {b['roc_auc']:.3f} -> {a['roc_auc']:.3f}, "
+        f"macro-F1 {b['macro_f1']:.3f} -> {a['macro_f1']:.3f}"
+    )
+    emit_json(report)
 
 
 # -- review ---------------------------------------------------------------------------------------------------

@@ -38,9 +38,27 @@ class Fusion:
 
 
 @dataclass(frozen=True)
+class HouseHead:
+    """A newsroom's own toxicity head, fitted on its moderators' decisions (`train --from-decisions`).
+
+    A standardised linear head over ``features``: the transformer's and the n-gram model's toxicity logits and,
+    where there were enough decisions, the comment's pooled e5 embedding (``e5_0`` ...). Its probability is the
+    headline toxicity; the fused logit above stays what the off-topic body model reads.
+    """
+
+    features: list[str]
+    mean: list[float]
+    std: list[float]
+    weights: list[float]
+    bias: float
+    decisions: int  # how many decisions it was fitted on
+
+
+@dataclass(frozen=True)
 class ToxicityConfig:
     fusion: Fusion
     threshold: float  # on the fused probability, chosen on dev
+    house: HouseHead | None = None  # absent in a model trained on the shared data alone
 
 
 @dataclass(frozen=True)
@@ -108,7 +126,9 @@ class ModelConfig:
         tox = data["toxicity"]
         values = dict(
             data,
-            toxicity=ToxicityConfig(Fusion(**tox["fusion"]), tox["threshold"]),
+            toxicity=ToxicityConfig(
+                Fusion(**tox["fusion"]), tox["threshold"], HouseHead(**tox["house"]) if tox.get("house") else None
+            ),
             off_topic=OffTopicConfig(**data["off_topic"]),
             off_topic_body=BodyOffTopicConfig(**data["off_topic_body"]) if data.get("off_topic_body") else None,
         )
@@ -120,6 +140,8 @@ class ModelConfig:
         for optional in ("base_model", "off_topic_body"):
             if data[optional] is None:
                 del data[optional]
+        if data["toxicity"]["house"] is None:  # shipped configs have no such key: they round-trip byte for byte
+            del data["toxicity"]["house"]
         return {key: data[key] for key in _ORDER if key in data}
 
     @classmethod

@@ -343,6 +343,17 @@ class TransformerScorer:
             logits.append(fused(i, float(enc.tox_logits[0])))
         return encs, np.array(logits, np.float64)
 
+    def toxicity_logits(
+        self, pairs: Sequence[tuple[Comment, Article]], encs: Sequence[Encoded], fused: np.ndarray
+    ) -> np.ndarray:
+        """The headline toxicity logits: the fusion's, or the house head's where the model has one."""
+        house = self.model_config.toxicity.house
+        if house is None:
+            return fused
+        lexical = self.ngrams.logits([comment_text(c.title, c.text) for c, _ in pairs])
+        x = house_features(house.features, encs, lexical)
+        return LinearHead(np.array(house.mean), np.array(house.std), np.array(house.weights), house.bias).logit(x)
+
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
         if not pairs:
@@ -352,11 +363,12 @@ class TransformerScorer:
         body_inputs = self.body_inputs(pairs, encs, fused_logits) if self._body is not None else {}
         refs = self._reference([a for _, a in pairs])
         platt = self.model_config.off_topic.platt
+        headline = self.toxicity_logits(pairs, encs, fused_logits)
         out = []
         for i, (enc, ref) in enumerate(zip(encs, refs, strict=True)):
             logits = enc.tox_logits
             assert logits is not None
-            toxicity = float(sigmoid(fused_logits[i]))
+            toxicity = float(sigmoid(headline[i]))
             # Fine heads are uncalibrated (the threat head learnt from tweets with a 1:2 class ratio), so each
             # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
             labels = {
@@ -382,3 +394,22 @@ class TransformerScorer:
                 )
             )
         return out
+
+
+def house_features(names: Sequence[str], encs: Sequence[Encoded], ngram_logits: np.ndarray) -> np.ndarray:
+    """The rows a house head reads (artifacts.HouseHead): ``transformer``, ``ngram`` and ``e5_<k>`` columns.
+
+    One definition for training (`train --from-decisions`) and scoring, so the head sees the same columns.
+    """
+    columns = []
+    whole = np.stack([e.whole for e in encs]) if encs else np.zeros((0, 0))
+    for name in names:
+        if name == "transformer":
+            columns.append(np.array([float(e.tox_logits[0]) if e.tox_logits is not None else 0.0 for e in encs]))
+        elif name == "ngram":
+            columns.append(np.asarray(ngram_logits, np.float64))
+        elif name.startswith("e5_"):
+            columns.append(whole[:, int(name[3:])].astype(np.float64))
+        else:
+            raise ValueError(f"unknown house head feature {name!r}")
+    return np.stack(columns, 1)
