@@ -48,10 +48,10 @@ REJECTED = [
 
 def test_house_head_round_trips_in_config() -> None:
     config = ModelConfig.read(SHIPPED)
-    head = HouseHead(["transformer", "ngram"], [0.0, 0.0], [1.0, 1.0], [0.5, 0.25], -0.1, 70)
-    changed = replace(config, toxicity=replace(config.toxicity, house=head))
+    head = HouseHead(["toxic", "ngram"], [0.0, 0.0], [1.0, 1.0], [0.5, 0.25], -0.1, 0.4, 70)
+    changed = replace(config, house=head)
     assert ModelConfig.from_json(json.loads(json.dumps(changed.to_json()))) == changed
-    assert "house" not in config.to_json()["toxicity"]  # shipped configs stay byte for byte
+    assert "house" not in config.to_json()  # shipped configs stay byte for byte
 
 
 @pytest.mark.model
@@ -74,7 +74,8 @@ def test_train_from_decisions_writes_a_new_model(tmp_path: Path, clock: FixedClo
     assert report["head"]["kind"] == "fusion"  # 7 of each kind in the older part: too few for the embedding
     new = ModelConfig.read(out)
     assert new.name == "moderator-de-test" and new.model_version.startswith("moderator-de-test+e5s-")
-    assert new.toxicity.house is not None and new.toxicity.house.decisions == 14
+    assert new.house is not None and new.house.decisions == 14
+    assert new.toxicity == ModelConfig.read(SHIPPED).toxicity  # the general toxicity is left as it is
     assert "20 standing human decisions" in (out / "MODEL_CARD.md").read_text()
     refused = CliRunner().invoke(main, args)
     assert refused.exit_code == 1 and "already exists" in refused.stderr
@@ -84,4 +85,4 @@ def test_train_from_decisions_writes_a_new_model(tmp_path: Path, clock: FixedClo
     scorer = TransformerScorer.load(out)
     assert scorer.model_version.startswith("moderator-de-test+e5s-1571fc98+heads-")
     (scored,) = scorer.score([(comments[1], Article(id="a1", headline="Windkraft"))])
-    assert scored.model_version == scorer.model_version and 0.0 <= scored.toxicity <= 1.0
+    assert scored.model_version == scorer.model_version and 0.0 <= scored.labels["house"] <= 1.0
