@@ -103,9 +103,10 @@ def germeval_dev(shipped: TransformerScorer, adapted: TransformerScorer) -> dict
             for i, e in enumerate(examples)
         ]
         y = np.array([e.labels["toxic"] > 0.5 for e in examples])
-        encs, fused = shipped.encode(pairs)
-        before = sigmoid(fused)
-        after = sigmoid(adapted.toxicity_logits(pairs, encs, fused))  # same encoder pass, the adapted head
+        before = sigmoid(shipped.encode(pairs)[1])
+        encs, fused = adapted.encode(pairs)  # the adapted model's own config: its fusion and threshold
+        after = sigmoid(fused)
+        house = adapted.house_probabilities(pairs, encs)
         tb, ta = shipped.model_config.toxicity.threshold, adapted.model_config.toxicity.threshold
         out[name] = {
             "n": len(y),
@@ -113,6 +114,7 @@ def germeval_dev(shipped: TransformerScorer, adapted: TransformerScorer) -> dict
             "macro_f1_after": metrics.macro_f1(y, after >= ta),
             "roc_auc_before": metrics.roc_auc(y, before),
             "roc_auc_after": metrics.roc_auc(y, after),
+            "house_label_roc_auc": metrics.roc_auc(y, house) if house is not None else None,
         }
     return out
 
@@ -172,13 +174,14 @@ def main() -> None:
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
     b, a = report["held_out"]["before"], report["held_out"]["after"]
-    print("| | ROC-AUC | macro-F1 |\n|---|---|---|")
-    print(f"| shipped, held-out {b['n']} ({b['positives']} rejected) | {b['roc_auc']:.3f} | {b['macro_f1']:.3f} |")
-    print(f"| adapted | {a['roc_auc']:.3f} | {a['macro_f1']:.3f} |")
+    held = f"held-out latest {b['n']} decisions ({b['positives']} rejected)"
+    print("| measured on | shipped (toxicity) | adapted | target |\n|---|---|---|---|")
+    print(f"| {held}: ROC-AUC | {b['roc_auc']:.3f} | {a['roc_auc']:.3f} (`house`) | +0.05 |")
+    print(f"| {held}: macro-F1 | {b['macro_f1']:.3f} | {a['macro_f1']:.3f} (`house`) | |")
     for name, g in ge.items():
         print(
-            f"| {name} dev ({g['n']}): shipped / adapted macro-F1 | {g['macro_f1_before']:.3f} / "
-            f"{g['macro_f1_after']:.3f} | AUC {g['roc_auc_before']:.3f} / {g['roc_auc_after']:.3f} |"
+            f"| {name} dev ({g['n']}): macro-F1 (toxicity) | {g['macro_f1_before']:.3f} | {g['macro_f1_after']:.3f} "
+            "| ≥ -0.01 |"
         )
     print(json.dumps({k: v for k, v in result.items() if k != "train"}, default=float), file=sys.stderr)
 

@@ -49,10 +49,13 @@ ROWS = [
     ("c9", 0.99, "bob", "reject"),
 ]
 
+# The same, four times over (c0a .. c9d): enough comments on each side for an edge to be recommended (>= 10).
+ROWS4 = [(f"{cid}{copy}", tox, who, action) for copy in "abcd" for cid, tox, who, action in ROWS]
+
 
 @pytest.fixture
 def db(tmp_path: Path, clock: FixedClock) -> Path:
-    house_queue(tmp_path / "q.db", clock, ROWS).db.conn.close()
+    house_queue(tmp_path / "q.db", clock, ROWS4).db.conn.close()
     return tmp_path / "q.db"
 
 
@@ -86,16 +89,25 @@ def test_one_class_and_no_decisions_refused(clock: FixedClock) -> None:
 
 
 def test_figures_and_recommended_bands(clock: FixedClock) -> None:
-    report = house_report(human_decisions(house_queue(None, clock, ROWS)), Policy())
+    report = house_report(human_decisions(house_queue(None, clock, ROWS4)), Policy())
     tox = next(f for f in report.labels if f.label == "toxicity")
-    assert (tox.n, tox.approved, tox.rejected) == (10, 6, 4)
-    assert tox.roc_auc == pytest.approx(23 / 24)  # one discordant pair of 24: c5 over c6
-    assert tox.current_approve.n == 4 and tox.current_approve.precision == 1.0  # below 0.25: c0..c3, approved
-    assert tox.current_reject.n == 1 and tox.current_reject.precision == 1.0  # 0.99 >= 0.98
+    assert (tox.n, tox.approved, tox.rejected) == (40, 24, 16)
+    assert tox.roc_auc == pytest.approx(23 / 24)  # c5 over c6 are the discordant pairs: 16 of 384
+    assert tox.current_approve.n == 16 and tox.current_approve.precision == 1.0  # below 0.25: c0..c3, approved
+    assert tox.current_reject.n == 4 and tox.current_reject.precision == 1.0  # 0.99 >= 0.98
     # highest approve edge keeping >= 0.99 approved: below 0.45 (c0..c4); lowest reject edge at 0.98 precision: 0.7
     assert tox.recommended == Band(0.45, 0.7)
     assert tox.recommended_reject.recall == 0.75
     assert any("about 189 needed" in w for w in tox.warnings)
+    insult = next(f for f in report.labels if f.label == "insult")  # not banded today: a reject edge only
+    assert insult.recommended == Band(0.35, 0.35)
+    assert report.recommended_policy().bands["insult"] == Band(0.35, 0.35)
+
+
+def test_no_edge_on_too_few_comments(clock: FixedClock) -> None:
+    """Ten decisions: a 1-of-1 'precision 1.0' passes any target, so no edge is recommended on fewer than 10."""
+    tox = house_report(human_decisions(house_queue(None, clock, ROWS)), Policy()).labels[0]
+    assert tox.recommended == Band(0.0, 1.01)
 
 
 def test_replay_agreement_matrix(clock: FixedClock) -> None:
@@ -119,7 +131,7 @@ def test_calibrate_json_and_policy_toml_flag_accepts(db: Path, tmp_path: Path) -
     result = CliRunner().invoke(main, ["calibrate", "--db", str(db), "--json", "--out", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["decisions"], data["approved"], data["rejected"]) == (10, 6, 4)
+    assert (data["decisions"], data["approved"], data["rejected"]) == (40, 24, 16)
     tox = data["labels"]["toxicity"]
     assert tox["roc_auc"] == pytest.approx(23 / 24)
     assert tox["recommended"]["approve_below"] == 0.45 and tox["recommended"]["reject_at"] == 0.7
@@ -137,7 +149,7 @@ def test_calibrate_json_and_policy_toml_flag_accepts(db: Path, tmp_path: Path) -
 def test_calibrate_text_and_refusals(db: Path, tmp_path: Path, clock: FixedClock) -> None:
     result = CliRunner().invoke(main, ["calibrate", "--db", str(db)])
     assert result.exit_code == 0
-    assert "toxicity: 10 decisions (6 approved, 4 rejected), ROC-AUC 0.958" in result.stdout
+    assert "toxicity: 40 decisions (24 approved, 16 rejected), ROC-AUC 0.958" in result.stdout
     assert "too few" in result.stdout
     empty = tmp_path / "empty.db"
     house_queue(empty, clock, [("x", 0.1, "", "")]).db.conn.close()
@@ -158,11 +170,14 @@ def test_policy_test_command(db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["policy", "test", str(path), "--db", str(db), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["matrix"]["approve"] == {"approved": 5, "rejected": 0}
-    assert data["matrix"]["reject"] == {"approved": 0, "rejected": 3}
-    assert data["not_queued"] == 8 and data["hours_saved"] == pytest.approx(8 * 30 / 3600, abs=1e-3)
+    assert data["matrix"] == {
+        "approve": {"approved": 20, "rejected": 0},
+        "queue": {"approved": 4, "rejected": 4},
+        "reject": {"approved": 0, "rejected": 12},
+    }
+    assert data["not_queued"] == 32 and data["hours_saved"] == pytest.approx(32 * 30 / 3600, abs=1e-3)
     text = CliRunner().invoke(main, ["policy", "test", str(path), "--db", str(db), "--seconds-per-comment", "45"])
-    assert "not queued: 8 comments; at 45 s each, 0.10 moderator hours saved" in text.stdout
+    assert "not queued: 32 comments; at 45 s each, 0.40 moderator hours saved" in text.stdout
 
 
 def test_calibrate_plots(db: Path, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ comments below it, the share humans approved). Recommended edges meet the target
 How many decisions a figure needs (the rule stated in every report): a share p measured on n comments has a 95 %
 interval of about ±1.96·sqrt(p(1-p)/n), so pinning p to ±h needs n ≈ 1.96²·p(1-p)/h². With h = 1 - target
 (precision 0.98 ± 0.02, keep 0.99 ± 0.01) that is 189 comments above a reject edge and 381 below an approve
-edge. ROC-AUC's interval is Hanley & McNeil's (1982); wider than ±0.05 is too few.
+edge. ROC-AUC's interval is Hanley & McNeil's (1982); wider than ±0.05 is too few. No edge is recommended
+with fewer than MIN_SUPPORT (10) comments on its automatic side.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ Z95 = 1.96
 AUC_HALF_WIDTH = 0.05  # an AUC known to worse than ±0.05 is flagged as too few decisions
 SEPARATES = 0.6  # below this AUC a label does not draw the house's line: its band is kept, not re-fitted
 HISTOGRAM_BINS = 10
+# An edge is recommended only with at least this many comments on its automatic side: below it one comment moves
+# the rate by a tenth or more, and a 1-of-1 "precision 1.0" would pass any target.
+MIN_SUPPORT = 10
+# Labels that get an approve edge even when the current policy does not band them: the house's own score.
+APPROVE_ALWAYS = ("house",)
 
 
 def needed(p: float, half_width: float) -> int:
@@ -97,21 +103,21 @@ def approve_figures(s: np.ndarray, rejected: np.ndarray, edge: float, target: fl
 
 
 def recommend_reject(s: np.ndarray, rejected: np.ndarray, target: float) -> float:
-    """The lowest edge whose comments at or above it are rejected by humans at ``target`` or more (else never)."""
+    """The lowest edge at or above which humans rejected ``target`` or more of at least MIN_SUPPORT comments."""
     for edge in np.unique(s):  # ascending: the first that meets the target catches the most
         above = s >= edge
-        if rejected[above].mean() >= target:
+        if above.sum() >= MIN_SUPPORT and rejected[above].mean() >= target:
             return round(float(edge), 4)
     return NEVER
 
 
 def recommend_approve(s: np.ndarray, rejected: np.ndarray, target: float) -> float:
-    """The highest edge whose comments below it were approved by humans at ``target`` or more (0: none qualify)."""
+    """The highest edge below which humans approved ``target`` or more of at least MIN_SUPPORT comments (0: none)."""
     if (~rejected).mean() >= target:
         return NEVER
     for edge in np.unique(s)[::-1]:  # descending: the first that meets the target approves the most
         below = s < edge
-        if below.any() and (~rejected[below]).mean() >= target:
+        if below.sum() >= MIN_SUPPORT and (~rejected[below]).mean() >= target:
             return round(float(edge), 4)
     return 0.0
 
@@ -181,18 +187,26 @@ def label_values(decisions: list[HumanDecision], label: str) -> tuple[np.ndarray
     return np.array([v for v, _ in pairs], float), np.array([r for _, r in pairs], bool)
 
 
-def label_figures(decisions: list[HumanDecision], label: str, current: Band, targets: Targets) -> LabelFigures | None:
-    """The figures of one label (None when no decision's scores carry it)."""
+def label_figures(
+    decisions: list[HumanDecision], label: str, current: Band | None, targets: Targets
+) -> LabelFigures | None:
+    """The figures of one label (None when no decision's scores carry it).
+
+    A label the policy does not band (``current`` None) is recommended a reject edge only, except the house's own
+    score: an approve edge on a new label could only take comments away from auto-approval.
+    """
     s, rejected = label_values(decisions, label)
     if not len(s):
         return None
     pos, neg = int(rejected.sum()), int((~rejected).sum())
     auc = roc_auc(rejected, s)
     refit = auc is not None and auc >= SEPARATES
+    banded = current is not None or label in APPROVE_ALWAYS
+    current = current or Band()
     if refit:
         reject_at = recommend_reject(s, rejected, targets.reject_precision)
-        approve_below = min(recommend_approve(s, rejected, targets.approve_keep), reject_at)
-        recommended = Band(approve_below, reject_at)
+        approve = recommend_approve(s, rejected, targets.approve_keep) if banded else reject_at
+        recommended = Band(min(approve, reject_at), reject_at)
     else:
         recommended = current
     bins = np.linspace(0, 1, HISTOGRAM_BINS + 1)
@@ -264,7 +278,7 @@ def house_report(found: HouseDecisions, current: Policy, targets: Targets | None
     targets = targets or Targets()
     labels = []
     for label in BAND_LABELS:
-        fig = label_figures(found.decisions, label, current.bands.get(label, Band()), targets)
+        fig = label_figures(found.decisions, label, current.bands.get(label), targets)
         if fig is not None:
             labels.append(fig)
     return HouseReport(found, targets, labels, current)
