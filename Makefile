@@ -10,7 +10,7 @@ MODEL_STAMP := $(VENV)/.base-model
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup model demo test test-fast lint check bench clean
+.PHONY: setup model demo test test-fast lint check bench plots clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,12 @@ check: lint test
 
 bench: model
 	$(BIN)/moderator bench
+
+# The simulated house (One Million Posts' moderators' line): adapts the model, writes docs/house/bench.json and
+# the calibrate plots (PNG + SVG) the README shows. Needs ../shared/data and matplotlib (pip install '.[plots]').
+plots: model
+	$(PY) -m pip install -q matplotlib
+	$(PY) scripts/bench_house.py --out docs/house
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

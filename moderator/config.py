@@ -60,9 +60,14 @@ def _coerce(name: str, value: Any) -> Any:
     return str(value)
 
 
+def config_path(path: Path | None = None) -> Path:
+    """The config file in force: ``path`` (--config), else $MODERATOR_CONFIG, else ./moderator.toml."""
+    return path or Path(os.environ.get("MODERATOR_CONFIG", CONFIG_FILE))
+
+
 def read_config_file(path: Path | None) -> dict[str, Any]:
     """The whole moderator.toml (or {} when there is none); errors name the file."""
-    candidate = path or Path(os.environ.get("MODERATOR_CONFIG", CONFIG_FILE))
+    candidate = config_path(path)
     if not candidate.exists():
         if path is not None:
             raise FileNotFoundError(f"{path}: config file not found")
@@ -83,7 +88,11 @@ def _refuse_blank_moderator(flag: Any, env: str | None, file_value: Any) -> None
 
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     """Resolve settings; ``flags`` holds only what the user passed (None means 'not given')."""
-    file_values = read_config_file(config_file).get("moderator", {})
+    whole = read_config_file(config_file)
+    file_values = dict(whole.get("moderator", {}))
+    active = (whole.get("model") or {}).get("active")
+    if active:  # `moderator model use` records the active model here; it wins over [moderator] model
+        file_values["model"] = active
     names = {f.name for f in fields(Settings)}
     resolved: dict[str, Any] = {}
     for name in names - {"config_file"}:

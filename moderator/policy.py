@@ -23,7 +23,8 @@ NEVER = 1.01  # a band edge no calibrated score reaches
 HEADLINE_LABELS = ("toxicity", "off_topic")
 # Every label a band can name: the headline scores, the off-topic passage's own score, and the shipped
 # model's fine labels. A misspelt label would otherwise never fire, silently.
-BAND_LABELS = (*HEADLINE_LABELS, "passage_off_topic", "insult", "profanity", "abuse", "threat")
+# ``house`` is the house's own line, present with a model adapted by `train --from-decisions`.
+BAND_LABELS = (*HEADLINE_LABELS, "passage_off_topic", "insult", "profanity", "abuse", "threat", "house")
 
 
 def risk_score(scores: Scores) -> float:

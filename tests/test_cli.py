@@ -36,9 +36,12 @@ def listed(run) -> list[dict]:
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["--help"]).exit_code == 0
-    for name in main.commands:
+    for name, command in main.commands.items():
         result = runner.invoke(main, [name, "-h"])
         assert result.exit_code == 0 and "Usage:" in result.output, name
+        for sub in getattr(command, "commands", {}):  # groups: model, policy
+            result = runner.invoke(main, [name, sub, "-h"])
+            assert result.exit_code == 0 and "Usage:" in result.output, f"{name} {sub}"
 
 
 def test_ingest_then_list_json_shape(run) -> None:

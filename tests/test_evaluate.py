@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from moderator import metrics
 from moderator.records import Article, Comment, Scores
-from moderator.scoring import metrics
 from moderator.scoring.evaluate import evaluate_records, read_eval_file
 
 # text -> (toxicity, off_topic) the stub scorer returns

@@ -38,6 +38,25 @@ class Fusion:
 
 
 @dataclass(frozen=True)
+class HouseHead:
+    """A newsroom's own toxicity head, fitted on its moderators' decisions (`train --from-decisions`).
+
+    A standardised linear head over ``features``: the toxicity heads' logits (``toxic``, ``insult``, ...), the
+    n-gram model's (``ngram``) and, where there were enough decisions, the comment's pooled e5 embedding
+    (``e5_0`` ...). Its probability, "this house would reject it", is the score's ``house`` label; toxicity stays
+    the general one (the house's line is not GermEval's, and a policy can band on either).
+    """
+
+    features: list[str]
+    mean: list[float]
+    std: list[float]
+    weights: list[float]
+    bias: float
+    threshold: float  # best macro-F1 on out-of-fold probabilities of the decisions it was fitted on
+    decisions: int  # how many decisions it was fitted on
+
+
+@dataclass(frozen=True)
 class ToxicityConfig:
     fusion: Fusion
     threshold: float  # on the fused probability, chosen on dev
@@ -97,6 +116,7 @@ class ModelConfig:
     bf16: bool = True
     base_model: str | None = None  # a checkpoint directory to score on instead of the converted base
     off_topic_body: BodyOffTopicConfig | None = None  # under articles with a body; None: the title head alone
+    house: HouseHead | None = None  # a newsroom's own line (`train --from-decisions`); None: the shared data alone
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelConfig:
@@ -109,6 +129,7 @@ class ModelConfig:
         values = dict(
             data,
             toxicity=ToxicityConfig(Fusion(**tox["fusion"]), tox["threshold"]),
+            house=HouseHead(**data["house"]) if data.get("house") else None,
             off_topic=OffTopicConfig(**data["off_topic"]),
             off_topic_body=BodyOffTopicConfig(**data["off_topic_body"]) if data.get("off_topic_body") else None,
         )
@@ -117,8 +138,8 @@ class ModelConfig:
     def to_json(self) -> dict[str, Any]:
         """The JSON object, keys in the order of ``_ORDER`` (the order every shipped config.json has)."""
         data = asdict(self)
-        for optional in ("base_model", "off_topic_body"):
-            if data[optional] is None:
+        for optional in ("base_model", "off_topic_body", "house"):
+            if data[optional] is None:  # absent, not null: shipped configs round-trip byte for byte
                 del data[optional]
         return {key: data[key] for key in _ORDER if key in data}
 
@@ -148,6 +169,7 @@ _ORDER = (
     "toxicity",
     "off_topic",
     "off_topic_body",
+    "house",
     "bf16",
     "base_model",
 )

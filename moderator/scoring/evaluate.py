@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from moderator.ingest.labelled_pages import LabelledPage
+from moderator.metrics import binary_report, roc_auc
 from moderator.policy import Outcome, Policy
 from moderator.records import Article, Comment
 from moderator.scoring.base import Scorer
-from moderator.scoring.metrics import binary_report, roc_auc
 
 EVAL_LABELS = ("toxic", "off_topic")
 _SCORE_FIELD = {"toxic": "toxicity", "off_topic": "off_topic"}

@@ -343,6 +343,18 @@ class TransformerScorer:
             logits.append(fused(i, float(enc.tox_logits[0])))
         return encs, np.array(logits, np.float64)
 
+    def house_probabilities(
+        self, pairs: Sequence[tuple[Comment, Article]], encs: Sequence[Encoded]
+    ) -> np.ndarray | None:
+        """P(this house rejects it) per comment, by the model's house head (None when it has none)."""
+        house = self.model_config.house
+        if house is None:
+            return None
+        lexical = self.ngrams.logits([comment_text(c.title, c.text) for c, _ in pairs])
+        x = house_features(house.features, encs, lexical, self.labels)
+        head = LinearHead(np.array(house.mean), np.array(house.std), np.array(house.weights), house.bias)
+        return sigmoid(head.logit(x))
+
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
         if not pairs:
@@ -352,6 +364,7 @@ class TransformerScorer:
         body_inputs = self.body_inputs(pairs, encs, fused_logits) if self._body is not None else {}
         refs = self._reference([a for _, a in pairs])
         platt = self.model_config.off_topic.platt
+        house = self.house_probabilities(pairs, encs)
         out = []
         for i, (enc, ref) in enumerate(zip(encs, refs, strict=True)):
             logits = enc.tox_logits
@@ -363,6 +376,8 @@ class TransformerScorer:
                 name: round(toxicity * float(sigmoid(v)), 4)
                 for name, v in zip(self.labels[1:], logits[1:], strict=True)
             }
+            if house is not None:  # the house's own line, learnt from its decisions
+                labels["house"] = round(float(house[i]), 4)
             if i in body_inputs:  # the article has a body: judge the comment against its sentences
                 off, passage, passage_score = self._body_off_topic(*body_inputs[i])
             else:
@@ -382,3 +397,24 @@ class TransformerScorer:
                 )
             )
         return out
+
+
+def house_features(
+    names: Sequence[str], encs: Sequence[Encoded], ngram_logits: np.ndarray, labels: Sequence[str]
+) -> np.ndarray:
+    """The rows a house head reads (artifacts.HouseHead): the toxicity heads' logits by label, ``ngram`` and
+    ``e5_<k>`` columns. One definition for training (`train --from-decisions`) and scoring: the same columns.
+    """
+    columns = []
+    whole = np.stack([e.whole for e in encs]) if encs else np.zeros((0, 0))
+    for name in names:
+        if name in labels:
+            k = list(labels).index(name)
+            columns.append(np.array([float(e.tox_logits[k]) if e.tox_logits is not None else 0.0 for e in encs]))
+        elif name == "ngram":
+            columns.append(np.asarray(ngram_logits, np.float64))
+        elif name.startswith("e5_"):
+            columns.append(whole[:, int(name[3:])].astype(np.float64))
+        else:
+            raise ValueError(f"unknown house head feature {name!r}")
+    return np.stack(columns, 1)

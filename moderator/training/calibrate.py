@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from moderator.scoring import metrics
+from moderator import metrics
 from moderator.scoring.artifacts import TOXICITY_REPORT
 from moderator.scoring.backbone import Backbone, load_backbone
 from moderator.scoring.linear import LinearHead, apply_platt, sigmoid

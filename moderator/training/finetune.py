@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from moderator.scoring import metrics
+from moderator import metrics
 from moderator.scoring.artifacts import LABELS, QUERY_PREFIX, TOXICITY_REPORT
 from moderator.scoring.backbone import ToxicityTop, load_base
 from moderator.scoring.convert import BASE_MODEL_ID, conversion_checksum

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from moderator.scoring import metrics
+from moderator import metrics
 from moderator.scoring.artifacts import OFFTOPIC_REPORT, OFFTOPIC_WEIGHTS
 from moderator.scoring.backbone import Encoded, load_backbone
 from moderator.scoring.linear import LinearHead, apply_platt

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from moderator import metrics
 from moderator.ingest.labelled_pages import LabelledPage, read_labelled_pages
 from moderator.policy import DEFAULT_BANDS, Band, Outcome, Policy
 from moderator.records import Scores
-from moderator.scoring import metrics
 from moderator.scoring.artifacts import BodyOffTopicConfig
 from moderator.scoring.backbone import Backbone
 from moderator.scoring.body_offtopic import (

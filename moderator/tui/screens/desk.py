@@ -59,6 +59,7 @@ class DeskScreen(DecisionsScreen):
         Binding("i", "toggle_article_filter", "This article only", show=False, id="article_filter"),
         Binding("slash", "search", "Search", id="search"),
         Binding("escape", "clear_search", "Clear search", show=False, id="clear_search"),
+        Binding("s", "house_statistics", "Statistics", show=False, id="statistics"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit_desk", "Quit", id="quit"),
     ]
@@ -259,6 +260,12 @@ class DeskScreen(DecisionsScreen):
     def action_help(self) -> None:
         rows = help_rows(self.active_bindings.values(), self.app.get_key_display)
         self.app.push_screen(HelpScreen(rows))
+
+    def action_house_statistics(self) -> None:
+        """The house's line: how the scores separate this desk's approvals from its rejections."""
+        from moderator.tui.screens.house import HouseScreen
+
+        self.app.push_screen(HouseScreen())
 
     def action_quit_desk(self) -> None:
         self.app.release_and_exit()
