@@ -32,9 +32,11 @@ def risk_score(scores: Scores) -> float:
 
     A comment is as risky as its worst problem; an insult and an off-topic rant both need a human soon,
     so the maximum (not a sum) orders the queue. The fine labels (insult, threat, ...) are not calibrated
-    against each other, so they explain a score but do not order the queue. Ties go to the older comment.
+    against each other, so they explain a score but do not order the queue. A model adapted to the house
+    (`train --from-decisions`) adds ``house``, the calibrated chance this house rejects the comment: it orders
+    the queue too. Ties go to the older comment.
     """
-    return max(scores.toxicity, scores.off_topic)
+    return max(scores.toxicity, scores.off_topic, scores.labels.get("house", 0.0))
 
 
 class Outcome(StrEnum):

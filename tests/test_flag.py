@@ -63,6 +63,7 @@ def test_risk_is_the_worse_headline_score_not_a_fine_label() -> None:
     from moderator.policy import risk_score
 
     assert risk_score(scores(0.3, 0.6, threat=0.9)) == 0.6
+    assert risk_score(scores(0.3, 0.6, house=0.8)) == 0.8  # the house's own line orders the queue too
 
 
 def test_always_queue_rules_override_automatic_outcomes() -> None:
