@@ -187,6 +187,29 @@ def label_values(decisions: list[HumanDecision], label: str) -> tuple[np.ndarray
     return np.array([v for v, _ in pairs], float), np.array([r for _, r in pairs], bool)
 
 
+RELIABILITY_BINS = 10
+
+
+def precision_recall(s: np.ndarray, rejected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(precision, recall) of "reject at or above t" for every distinct score t, highest t first."""
+    order = np.argsort(-s, kind="mergesort")
+    hits = np.cumsum(rejected[order])
+    shown = np.arange(1, len(s) + 1)
+    last = np.r_[np.diff(s[order]) != 0, True]  # the last row of each run of equal scores
+    return (hits / shown)[last], (hits / max(int(rejected.sum()), 1))[last]
+
+
+def reliability(s: np.ndarray, rejected: np.ndarray, bins: int = RELIABILITY_BINS) -> tuple[list[float], list[float]]:
+    """(mean score, share rejected by the house) per tenth of the score that holds comments.
+
+    Is a score of 0.8 rejected by the house 80 % of the time? The plots and the desk draw the same points.
+    """
+    edges = np.linspace(0, 1, bins + 1)
+    k = np.clip(np.digitize(s, edges) - 1, 0, bins - 1)
+    used = [b for b in range(bins) if (k == b).any()]
+    return [float(s[k == b].mean()) for b in used], [float(rejected[k == b].mean()) for b in used]
+
+
 def label_figures(
     decisions: list[HumanDecision], label: str, current: Band | None, targets: Targets
 ) -> LabelFigures | None:

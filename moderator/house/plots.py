@@ -11,10 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from moderator.house.figures import HouseReport, label_values
+from moderator.house.figures import RELIABILITY_BINS, HouseReport, label_values, precision_recall, reliability
 
 MISSING = "plots need matplotlib, an optional extra: pip install 'moderator[plots]' (or pip install matplotlib)"
-RELIABILITY_BINS = 10
 
 
 class PlotsUnavailable(RuntimeError):
@@ -32,15 +31,6 @@ def _pyplot() -> Any:
     plt.rcParams["svg.hashsalt"] = "moderator"  # stable SVG ids: regenerated plots diff only where figures moved
     plt.rcParams["svg.fonttype"] = "none"
     return plt
-
-
-def precision_recall(s: np.ndarray, rejected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(precision, recall) of "reject at or above t" for every distinct score t, highest t first."""
-    order = np.argsort(-s, kind="mergesort")
-    hits = np.cumsum(rejected[order])
-    shown = np.arange(1, len(s) + 1)
-    last = np.r_[np.diff(s[order]) != 0, True]  # the last row of each run of equal scores
-    return (hits / shown)[last], (hits / max(int(rejected.sum()), 1))[last]
 
 
 def write_plots(report: HouseReport, out_dir: Path) -> list[Path]:
@@ -74,10 +64,8 @@ def write_plots(report: HouseReport, out_dir: Path) -> list[Path]:
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
     edges = np.linspace(0, 1, RELIABILITY_BINS + 1)
     for label in labels:
-        s, rejected = label_values(decisions, label)
-        k = np.clip(np.digitize(s, edges) - 1, 0, RELIABILITY_BINS - 1)
-        used = [b for b in range(RELIABILITY_BINS) if (k == b).any()]
-        ax.plot([s[k == b].mean() for b in used], [rejected[k == b].mean() for b in used], marker="o", label=label)
+        xs, ys = reliability(*label_values(decisions, label))
+        ax.plot(xs, ys, marker="o", label=label)
     ax.set(xlabel="score (mean within a tenth)", ylabel="share rejected by the house", xlim=(0, 1), ylim=(0, 1))
     ax.set_title("Reliability: score against the house's rejections")
     ax.legend(fontsize=8)

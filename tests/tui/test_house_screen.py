@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual_plotext import PlotextPlot
+
 from moderator.records import Action
 from moderator.store import Queue
 from moderator.tui.app import ModeratorApp
@@ -27,6 +29,12 @@ async def test_statistics_key_shows_the_house_figures(app: ModeratorApp, other: 
         assert "toxicity: 3 decisions (2 approved, 1 rejected), ROC-AUC 1.000" in shown
         assert "(too few: " in shown and " of ~189)" in shown  # the reject edge 0.98, on 3 decisions
         assert "toxicity by decision (+ approved, # rejected)" in shown
+        plots = list(app.screen.query(PlotextPlot))
+        assert [plot.id for plot in plots if plot.display] == ["house-precision-recall", "house-reliability"]
+        app.screen.query_one("#house").scroll_end(animate=False)
+        await settle(pilot)
+        drawn = app.export_screenshot()
+        assert "Precision-recall" in drawn and "Reliability" in drawn and "toxicity" in drawn
         await pilot.press("escape")
         assert not isinstance(app.screen, HouseScreen)
 
@@ -38,3 +46,4 @@ async def test_statistics_say_what_is_missing(app: ModeratorApp, other: Queue) -
         await pilot.press("s")
         await settle(pilot)
         assert "only one class: 1 approvals and no rejections" in static_text(app, "#house-report")
+        assert not any(plot.display for plot in app.screen.query(PlotextPlot))  # no curves without both classes
