@@ -242,3 +242,23 @@ def test_rust_tokenizer_matches_the_transformers_one(scorer) -> None:
         got = rust(text, add_special_tokens=False, return_offsets_mapping=True)
         assert got["input_ids"] == want["input_ids"]
         assert [tuple(o) for o in got["offset_mapping"]] == [tuple(o) for o in want["offset_mapping"]]
+
+
+@pytest.mark.model
+def test_toxicity_alone_is_the_toxicity_of_a_full_score(scorer) -> None:
+    """The live API's pre-check skips the off-topic branch; toxicity and its labels must not move."""
+    from moderator.records import Article, Comment
+
+    texts = [
+        "Du bist ein erbärmlicher Vollidiot, halt einfach die Klappe.",
+        "Danke für den informativen Artikel, die Zahlen zur Windkraft waren mir neu.",
+        "Solche Politiker gehören alle eingesperrt, dieses ganze Pack. " * 12,  # cut at the toxicity length
+    ]
+    comments = [Comment(id=f"t{i}", article_id="a", text=t) for i, t in enumerate(texts)]
+    full = scorer.score([(c, Article(id="a", headline="Windkraft in Bayern")) for c in comments])
+    alone = scorer.score_toxicity(comments)
+    for whole, only in zip(full, alone, strict=True):
+        assert only.toxicity == pytest.approx(whole.toxicity, abs=1e-4)
+        assert only.labels == pytest.approx(whole.labels, abs=1e-4)
+        assert only.toxic_words == whole.toxic_words and only.words_pending == whole.words_pending
+        assert only.off_topic == 0.0 and only.off_topic_passage == "" and only.passage_off_topic is None

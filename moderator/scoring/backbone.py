@@ -251,12 +251,14 @@ class Backbone:
         *,
         max_length: int | None = None,
         toxicity: bool = True,
+        off_topic: bool = True,
     ) -> list[Encoded]:
         """Encode (title, body) pairs; batches of similar length (``length_batches``); results in input order.
 
         ``explain(index, toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
         ``max_length`` overrides the cut (off-topic reads long comments further than toxicity does);
-        ``toxicity=False`` skips the toxicity branch.
+        ``toxicity=False`` skips the toxicity branch; ``off_topic=False`` skips the e5 top (a third of the
+        work) for callers that judge no article: the vectors are then empty.
         """
         texts = [comment_text(t, b) for t, b in items]
         body_start = [len(t) + 1 if t else 0 for t, _ in items]
@@ -269,22 +271,26 @@ class Backbone:
             with self._autocast():
                 x = embed(self.model.embeddings, ids, self.dtype)
                 x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
-                e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float()
+                e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float() if off_topic else None
                 tox = self.tox_top.states(x, mask).float() if with_toxicity else None
-            pooled = mean_pool(e5, mask)
-            encs = [
-                self._one(
-                    texts[i],
-                    body_start[i],
-                    prepared[i],
-                    e5[j],
-                    pooled[j],
-                    mask[j],
-                    first,
-                    None if tox is None else tox[j],
-                )
-                for j, i in enumerate(idx)
-            ]
+            if e5 is None:
+                assert tox is not None, "an encoding needs the toxicity or the off-topic branch"
+                encs = [self._toxicity_only(texts[i], prepared[i], mask[j], tox[j]) for j, i in enumerate(idx)]
+            else:
+                pooled = mean_pool(e5, mask)
+                encs = [
+                    self._one(
+                        texts[i],
+                        body_start[i],
+                        prepared[i],
+                        e5[j],
+                        pooled[j],
+                        mask[j],
+                        first,
+                        None if tox is None else tox[j],
+                    )
+                    for j, i in enumerate(idx)
+                ]
             for j, i in enumerate(idx):
                 out[i] = encs[j]
             rows = [
@@ -360,6 +366,17 @@ class Backbone:
             head = self.tox_top.head
             h = tox[:n]
             enc.tox_logits = head(h.mean(0)).numpy()
+        return enc
+
+    def _toxicity_only(
+        self, text: str, prepared: tuple[list[int], list[tuple[int, int]]], mask: torch.Tensor, tox: torch.Tensor
+    ) -> Encoded:
+        """An encoding with the toxicity logits alone: no e5 vectors, sentences or passages."""
+        n = int(mask.sum())
+        empty = np.zeros(0, np.float32)
+        enc = Encoded(text, empty, empty, [], [], n, token_offsets=prepared[1])
+        assert self.tox_top is not None
+        enc.tox_logits = self.tox_top.head(tox[:n].mean(0)).numpy()
         return enc
 
     @torch.inference_mode()

@@ -322,10 +322,13 @@ class TransformerScorer:
         """Whether scoring computes this comment's words now: over the threshold and in the band a person reads."""
         return self.words_edge <= toxicity < self.words_until
 
-    def encode(self, pairs: Sequence[tuple[Comment, Article]]) -> tuple[list[Encoded], np.ndarray]:
+    def encode(
+        self, pairs: Sequence[tuple[Comment, Article]], *, off_topic: bool = True
+    ) -> tuple[list[Encoded], np.ndarray]:
         """One encoder pass per comment, and each comment's fused toxicity logit.
 
-        Comments that ``explains`` picks get the backward pass that names their words.
+        Comments that ``explains`` picks get the backward pass that names their words. ``off_topic=False``
+        skips the e5 top (the encodings then carry no vectors).
         """
         fusion = self.model_config.toxicity.fusion
         items = [(c.title, c.text) for c, _ in pairs]
@@ -335,7 +338,10 @@ class TransformerScorer:
             return fusion.transformer * transformer_logit + fusion.ngram * float(lexical[i]) + fusion.bias
 
         encs = self.backbone.encode_comments(
-            items, self.batch_size, explain=lambda i, logit: self.explains(float(sigmoid(fused(i, logit))))
+            items,
+            self.batch_size,
+            explain=lambda i, logit: self.explains(float(sigmoid(fused(i, logit)))),
+            off_topic=off_topic,
         )
         logits = []
         for i, enc in enumerate(encs):
@@ -355,11 +361,51 @@ class TransformerScorer:
         head = LinearHead(np.array(house.mean), np.array(house.std), np.array(house.weights), house.bias)
         return sigmoid(head.logit(x))
 
+    def _toxicity(self, enc: Encoded, fused_logit: float) -> dict[str, Any]:
+        """The toxicity fields of a comment's ``Scores``: the fused probability, fine labels and words."""
+        logits = enc.tox_logits
+        assert logits is not None
+        toxicity = float(sigmoid(fused_logit))
+        # Fine heads are uncalibrated (the threat head learnt from tweets with a 1:2 class ratio), so each
+        # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
+        labels = {
+            name: round(toxicity * float(sigmoid(v)), 4) for name, v in zip(self.labels[1:], logits[1:], strict=True)
+        }
+        explained = self.explains(toxicity)
+        return {
+            "toxicity": round(toxicity, 4),
+            "labels": labels,
+            "toxic_words": self._toxic_words(enc) if explained else (),
+            "words_pending": toxicity >= self.model_config.toxicity.threshold and not explained,
+            "model_version": self.model_version,
+        }
+
+    @torch.inference_mode()
+    def score_toxicity(self, comments: Sequence[Comment]) -> list[Scores]:
+        """Toxicity and its labels alone, for comments judged against no article (the live API's pre-check).
+
+        The e5 top, a third of the encoder, is skipped; off-topic is 0 and no passage is named. Toxicity is
+        the same number ``score`` gives: the branches share nothing after the bottom layers.
+        """
+        if not comments:
+            return []
+        pairs = [(c, Article(id=c.article_id, headline="")) for c in comments]
+        house = self.model_config.house
+        reads_e5 = house is not None and any(name.startswith("e5_") for name in house.features)
+        encs, fused_logits = self.encode(pairs, off_topic=reads_e5)
+        houses = self.house_probabilities(pairs, encs)
+        out = []
+        for i, enc in enumerate(encs):
+            fields = self._toxicity(enc, fused_logits[i])
+            if houses is not None:
+                fields["labels"]["house"] = round(float(houses[i]), 4)
+            out.append(Scores(off_topic=0.0, **fields))
+        return out
+
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
         if not pairs:
             return []
-        tox_threshold = self.model_config.toxicity.threshold
         encs, fused_logits = self.encode(pairs)
         body_inputs = self.body_inputs(pairs, encs, fused_logits) if self._body is not None else {}
         refs = self._reference([a for _, a in pairs])
@@ -367,34 +413,15 @@ class TransformerScorer:
         house = self.house_probabilities(pairs, encs)
         out = []
         for i, (enc, ref) in enumerate(zip(encs, refs, strict=True)):
-            logits = enc.tox_logits
-            assert logits is not None
-            toxicity = float(sigmoid(fused_logits[i]))
-            # Fine heads are uncalibrated (the threat head learnt from tweets with a 1:2 class ratio), so each
-            # is reported as P(toxic) x its own conditional score: never above toxicity, zero when benign.
-            labels = {
-                name: round(toxicity * float(sigmoid(v)), 4)
-                for name, v in zip(self.labels[1:], logits[1:], strict=True)
-            }
+            fields = self._toxicity(enc, fused_logits[i])
             if house is not None:  # the house's own line, learnt from its decisions
-                labels["house"] = round(float(house[i]), 4)
+                fields["labels"]["house"] = round(float(house[i]), 4)
             if i in body_inputs:  # the article has a body: judge the comment against its sentences
                 off, passage, passage_score = self._body_off_topic(*body_inputs[i])
             else:
                 off, passage, passage_score = self._title_off_topic(enc, ref, platt)
-            explained = self.explains(toxicity)
-            words = self._toxic_words(enc) if explained else ()
             out.append(
-                Scores(
-                    toxicity=round(toxicity, 4),
-                    off_topic=round(off, 4),
-                    model_version=self.model_version,
-                    labels=labels,
-                    toxic_words=words,
-                    off_topic_passage=passage,
-                    passage_off_topic=passage_score,
-                    words_pending=toxicity >= tox_threshold and not explained,
-                )
+                Scores(off_topic=round(off, 4), off_topic_passage=passage, passage_off_topic=passage_score, **fields)
             )
         return out
 

@@ -94,7 +94,10 @@ class Server:
         return None
 
     async def score(self, comment: Comment, article: Article | None) -> Scores:
-        """Scores from the batcher; without an article, toxicity only (off-topic not judged)."""
+        """Scores from the batcher; without an article, toxicity only (off-topic not judged, and not computed
+        where the scorer can skip it: a third of the encoder)."""
+        if article is None and self.batcher.scores_toxicity_alone:
+            return toxicity_only(await self.batcher.score(comment, None))
         scores = await self.batcher.score(comment, article or no_article())
         return scores if article is not None else toxicity_only(scores)
 
@@ -307,6 +310,7 @@ def make_app(settings: ServeSettings, db_path: Path, scorer: Scorer, policy: Pol
             max_batch=settings.batch_max,
             max_wait_s=settings.batch_wait_ms / 1000,
             words=getattr(scorer, "toxic_words_of", None),
+            score_toxicity=getattr(scorer, "score_toxicity", None),
         ),
         db=DbThread(Intake(db_path, policy)),
         limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from moderator.records import Article, Comment, Scores
 
-Pair = tuple[Comment, Article]
+Pair = tuple[Comment, Article | None]  # None: toxicity alone (no article to judge off-topic against)
 _Pending = tuple[Pair, "asyncio.Future[Scores]"]
 
 
@@ -23,14 +23,16 @@ class MicroBatcher:
 
     def __init__(
         self,
-        score: Callable[[Sequence[Pair]], list[Scores]],
+        score: Callable[[Sequence[tuple[Comment, Article]]], list[Scores]],
         *,
         max_batch: int = 32,
         max_wait_s: float = 0.005,
-        words: Callable[[Sequence[Pair]], list[tuple[str, ...]]] | None = None,
+        words: Callable[[Sequence[tuple[Comment, Article]]], list[tuple[str, ...]]] | None = None,
+        score_toxicity: Callable[[Sequence[Comment]], list[Scores]] | None = None,
     ) -> None:
         self._score = score
         self._words = words
+        self._score_toxicity = score_toxicity
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_s)
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -56,8 +58,18 @@ class MicroBatcher:
                 future.set_exception(RuntimeError("server shutting down"))
         self._executor.shutdown(wait=True)
 
-    async def score(self, comment: Comment, article: Article) -> Scores:
-        """This pair's scores, computed in a batch with whatever else arrived meanwhile."""
+    @property
+    def scores_toxicity_alone(self) -> bool:
+        """Whether the scorer can skip the off-topic branch for comments without an article."""
+        return self._score_toxicity is not None
+
+    async def score(self, comment: Comment, article: Article | None) -> Scores:
+        """This pair's scores, computed in a batch with whatever else arrived meanwhile.
+
+        ``article`` None asks for toxicity alone (``scores_toxicity_alone`` scorers only): a third less work.
+        """
+        if article is None and self._score_toxicity is None:
+            raise ValueError("this scorer needs an article for every comment")
         if self._queue is None:
             raise RuntimeError("the batcher is not started")
         future: asyncio.Future[Scores] = asyncio.get_running_loop().create_future()
@@ -91,6 +103,20 @@ class MicroBatcher:
                 break
         return batch
 
+    def _score_batch(self, pairs: list[Pair]) -> list[Scores]:
+        """One batch's scores in input order: toxicity alone for pairs without an article, the rest in full."""
+        whole = [(i, (comment, article)) for i, (comment, article) in enumerate(pairs) if article is not None]
+        alone = [i for i, (_, article) in enumerate(pairs) if article is None]
+        results: list[Scores | None] = [None] * len(pairs)
+        if whole:
+            for (i, _), scores in zip(whole, self._score([pair for _, pair in whole]), strict=True):
+                results[i] = scores
+        if alone:
+            assert self._score_toxicity is not None
+            for i, scores in zip(alone, self._score_toxicity([pairs[i][0] for i in alone]), strict=True):
+                results[i] = scores
+        return results  # type: ignore[return-value]
+
     async def _run(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
@@ -101,7 +127,7 @@ class MicroBatcher:
             self.batches += 1
             self.largest_batch = max(self.largest_batch, len(batch))
             try:
-                results = await loop.run_in_executor(self._executor, self._score, [pair for pair, _ in batch])
+                results = await loop.run_in_executor(self._executor, self._score_batch, [pair for pair, _ in batch])
             except Exception as exc:  # the scorer failed: every request of the batch hears it
                 for _, future in batch:
                     if not future.done():
