@@ -709,10 +709,10 @@ def _print_label_table(report: dict[str, Any]) -> None:
 @click.option(
     "--data",
     "data_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_DATA_DIR,
     show_default=True,
-    help="The labelled training data.",
+    help="The labelled training data (not read with --from-decisions).",
 )
 @click.option(
     "--out",
@@ -733,10 +733,11 @@ def _print_label_table(report: dict[str, Any]) -> None:
 @click.option(
     "--pages",
     "pages_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_PAGES_DIR,
     show_default=True,
-    help="Labelled forum pages (NAME.txt + NAME.labels.json) for off-topic under an article body.",
+    help="Labelled forum pages (NAME.txt + NAME.labels.json) for off-topic under an article body (not read "
+    "with --from-decisions).",
 )
 @click.option(
     "--base",
@@ -776,9 +777,12 @@ def train(
     the comment's embedding too with at least 30 decisions of each kind) is fitted on the older 70 %, and
     a new model directory --out is written with its card and the before/after figures on the held-out part.
     """
-    if from_decisions:
+    if from_decisions:  # learns from the queue's decisions alone: no training data needed
         _train_from_decisions(settings, out_dir, since, base_dir)
         return
+    for name, directory in (("--data", data_dir), ("--pages", pages_dir)):
+        if not directory.is_dir():
+            raise click.BadParameter(f"directory {str(directory)!r} does not exist", param_hint=f"'{name}'")
     from moderator.training.pipeline import train_main
 
     train_main(
