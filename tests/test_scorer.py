@@ -262,3 +262,24 @@ def test_toxicity_alone_is_the_toxicity_of_a_full_score(scorer) -> None:
         assert only.labels == pytest.approx(whole.labels, abs=1e-4)
         assert only.toxic_words == whole.toxic_words and only.words_pending == whole.words_pending
         assert only.off_topic == 0.0 and only.off_topic_passage == "" and only.passage_off_topic is None
+
+
+@pytest.mark.model
+def test_bench_reports_its_path_and_a_ratio_against_the_naive_loop(scorer) -> None:
+    """`moderator bench --json` fields: what ran, on which CPU, against which baseline (a tiny run)."""
+    from moderator.scoring.bench import format_table, run_bench
+    from moderator.scoring.convert import ensure_base_model
+
+    result = run_bench(scorer, ensure_base_model(), n_comments=8, naive_comments=2, batch_size=4)
+    data = result.as_json()
+    assert data["precision"] == scorer.precision.precision and data["cpu_capability"]
+    assert len(data["naive_cps_runs"]) == 2 and data["naive_cps"] == pytest.approx(
+        sum(data["naive_cps_runs"]) / 2, abs=0.01
+    )
+    assert data["ratio"] == pytest.approx(data["production_cps"] / data["naive_cps"], rel=0.02)
+    assert data["p50_ms"] <= data["p95_ms"] and data["peak_rss_mb"] > 0
+    assert data["peak_gflops"] == (
+        data["bf16_peak_gflops"] if data["precision"] == "bf16" else data["fp32_peak_gflops"]
+    )
+    table = format_table(result)
+    assert "naive baseline" in table and f"x{result.ratio:.2f}" in table and result.model_version in table
