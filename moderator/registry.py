@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,13 +75,17 @@ def _model_table(text: str) -> tuple[str, dict[str, str]]:
 
 def _write_model_table(config_file: Path, active: str, previous: str) -> None:
     rest, _ = _model_table(config_file.read_text() if config_file.exists() else "")
-    table = f'[model]\nactive = "{active}"\n' + (f'previous = "{previous}"\n' if previous else "")
+    # json.dumps writes a valid TOML basic string: a path with quotes or backslashes stays one value
+    table = f"[model]\nactive = {json.dumps(active)}\n" + (f"previous = {json.dumps(previous)}\n" if previous else "")
     config_file.write_text((rest + "\n\n" if rest else "") + table)
 
 
 def recorded(config_file: Path) -> dict[str, str]:
     """``active`` and ``previous`` as moderator.toml records them (empty when not)."""
-    return _model_table(config_file.read_text())[1] if config_file.exists() else {}
+    if not config_file.exists():
+        return {}
+    table = tomllib.loads(config_file.read_text()).get("model", {})
+    return {k: str(v) for k, v in table.items() if k in ("active", "previous") and isinstance(v, str)}
 
 
 def use_model(config_file: Path | None, models_dir: Path, name: str, current: str) -> tuple[str, str]:

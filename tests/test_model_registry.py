@@ -64,3 +64,15 @@ def test_use_unknown_and_rollback_without_previous(setup: tuple[Path, Path]) -> 
     assert code == 1 and "nope: no model there" in err and "moderator-de-v1" in err
     code, _, err = run("model", "rollback", *base)
     assert code == 1 and "no previous model recorded" in err
+
+
+def test_a_model_path_with_quotes_stays_one_toml_value(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    models, config = setup
+    odd = tmp_path / 'our "house" model'
+    make_model(tmp_path, odd.name)
+    base = ["--models-dir", str(models), "--config", str(config)]
+    code, _, err = run("model", "use", str(odd), *base)
+    assert code == 0, err
+    assert load_settings(config).model == str(odd)
+    code, _, err = run("model", "rollback", *base)
+    assert code == 0 and load_settings(config).model == "moderator-de-v1"
