@@ -537,3 +537,80 @@ def test_the_real_model_names_the_insult_when_spans_are_asked(
     assert toxicity["summaryScore"]["value"] > 0.9 and "spanScores" not in toxicity
     marked = {TOXIC[s["begin"] : s["end"]] for s in spans["attributeScores"]["TOXICITY"]["spanScores"]}
     assert marked & {"Idioten", "hirnlose"}, marked
+
+
+def test_sigterm_finishes_requests_in_flight_and_leaves_whole_decisions(tmp_path: Path) -> None:
+    """`moderator serve` as a process: SIGTERM while requests wait in the batcher; each one is answered and
+    stored whole (comment with its scores), the process exits 0 and the decision log still verifies."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "moderator.toml"
+    config.write_text("[serve]\nbatch_wait_ms = 300.0\nrate_per_s = 1000.0\nrate_burst = 1000\n")
+    db = tmp_path / "queue.db"
+    env = {**os.environ, "MODERATOR_API_KEYS": KEY, "MODERATOR_CONFIG": str(config), "HF_HUB_OFFLINE": "1"}
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        env.pop(name, None)
+    command = [
+        sys.executable,
+        "-m",
+        "moderator",
+        "serve",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "--model",
+        "lexical-fake",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    log = ""
+    try:
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if http.get(f"{url}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline and process.poll() is None, "serve did not come up"
+                time.sleep(0.1)
+
+            def stored(i: int) -> tuple[int, float]:
+                body = {
+                    "comment": {"text": f"Beitrag {i} zur Windkraft"},
+                    "requestedAttributes": {"TOXICITY": {}},
+                    "doNotStore": False,
+                    "clientToken": f"t{i}",
+                }
+                with httpx.Client(trust_env=False, timeout=20) as client:
+                    code = client.post(f"{url}/v1alpha1/comments:analyze", params={"key": KEY}, json=body).status_code
+                return code, time.monotonic()
+
+            with ThreadPoolExecutor(6) as pool:
+                answers = [pool.submit(stored, i) for i in range(6)]
+                time.sleep(0.1)  # the requests now wait in the batcher's 300 ms window
+                process.send_signal(signal.SIGTERM)
+                signalled = time.monotonic()
+                results = [a.result() for a in answers]
+        # uvicorn shuts down gracefully, then re-raises the signal: exit by SIGTERM (systemd counts it clean)
+        assert process.wait(timeout=40) in (0, -signal.SIGTERM)
+        log = process.stdout.read().decode() if process.stdout else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Waiting for application shutdown" in log and "Finished server process" in log, log
+    assert [code for code, _ in results] == [200] * 6
+    assert all(answered > signalled for _, answered in results)  # they were in flight when the signal came
+    rows = [row for row in listed(db) if row["id"].startswith("p-")]
+    assert len(rows) == 6 and all(row["scores"] for row in rows)
+    verified = CliRunner().invoke(main, ["verify", "--db", str(db)])
+    assert verified.exit_code == 0, verified.output
