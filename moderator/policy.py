@@ -17,14 +17,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from moderator.records import Action, Scores
+from moderator.records import HOUSE_LABEL, Action, Scores
 
 NEVER = 1.01  # a band edge no calibrated score reaches
 HEADLINE_LABELS = ("toxicity", "off_topic")
 # Every label a band can name: the headline scores, the off-topic passage's own score, and the shipped
 # model's fine labels. A misspelt label would otherwise never fire, silently.
 # ``house`` is the house's own line, present with a model adapted by `train --from-decisions`.
-BAND_LABELS = (*HEADLINE_LABELS, "passage_off_topic", "insult", "profanity", "abuse", "threat", "house")
+BAND_LABELS = (*HEADLINE_LABELS, "passage_off_topic", "insult", "profanity", "abuse", "threat", HOUSE_LABEL)
 
 
 def risk_score(scores: Scores) -> float:
@@ -36,7 +36,7 @@ def risk_score(scores: Scores) -> float:
     (`train --from-decisions`) adds ``house``, the calibrated chance this house rejects the comment: it orders
     the queue too. Ties go to the older comment.
     """
-    return max(scores.toxicity, scores.off_topic, scores.labels.get("house", 0.0))
+    return max(scores.toxicity, scores.off_topic, scores.labels.get(HOUSE_LABEL, 0.0))
 
 
 class Outcome(StrEnum):

@@ -47,6 +47,9 @@ class Comment:
     source: str = ""  # "FILE:LINE" it came from
 
 
+HOUSE_LABEL = "house"  # the score label of a model adapted to the house's decisions (`train --from-decisions`)
+
+
 @dataclass(frozen=True)
 class Scores:
     """What the scorer says of one comment, calibrated to [0, 1].

@@ -22,6 +22,7 @@ import numpy as np
 from moderator.house.decisions import HouseDecisions, HumanDecision, require_both_classes
 from moderator.metrics import roc_auc
 from moderator.policy import BAND_LABELS, NEVER, Band, Policy
+from moderator.records import HOUSE_LABEL
 
 Z95 = 1.96
 AUC_HALF_WIDTH = 0.05  # an AUC known to worse than ±0.05 is flagged as too few decisions
@@ -31,7 +32,7 @@ HISTOGRAM_BINS = 10
 # the rate by a tenth or more, and a 1-of-1 "precision 1.0" would pass any target.
 MIN_SUPPORT = 10
 # Labels that get an approve edge even when the current policy does not band them: the house's own score.
-APPROVE_ALWAYS = ("house",)
+APPROVE_ALWAYS = (HOUSE_LABEL,)
 
 
 def needed(p: float, half_width: float) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from moderator.records import Article, Comment, Scores
+from moderator.records import HOUSE_LABEL, Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.artifacts import OFFTOPIC_WEIGHTS, ModelConfig, heads_digest
 from moderator.scoring.backbone import Attribution, Backbone, Encoded, load_backbone
@@ -398,7 +398,7 @@ class TransformerScorer:
         for i, enc in enumerate(encs):
             fields = self._toxicity(enc, fused_logits[i])
             if houses is not None:
-                fields["labels"]["house"] = round(float(houses[i]), 4)
+                fields["labels"][HOUSE_LABEL] = round(float(houses[i]), 4)
             out.append(Scores(off_topic=0.0, **fields))
         return out
 
@@ -415,7 +415,7 @@ class TransformerScorer:
         for i, (enc, ref) in enumerate(zip(encs, refs, strict=True)):
             fields = self._toxicity(enc, fused_logits[i])
             if house is not None:  # the house's own line, learnt from its decisions
-                fields["labels"]["house"] = round(float(house[i]), 4)
+                fields["labels"][HOUSE_LABEL] = round(float(house[i]), 4)
             if i in body_inputs:  # the article has a body: judge the comment against its sentences
                 off, passage, passage_score = self._body_off_topic(*body_inputs[i])
             else:

@@ -180,6 +180,13 @@ class Queue(DecisionLog, Claims):
         sql = f"{SELECT_ITEMS} WHERE c.status = ? AND c.id > ? ORDER BY c.id LIMIT ?"
         return [item_from_row(row) for row in self.db.query(sql, [Status.PENDING.value, after, limit])]
 
+    def has_label(self, label: str) -> bool:
+        """Whether any stored score carries this fine label (the desk offers a filter only for those)."""
+        row = self.db.execute(
+            "SELECT 1 FROM scores WHERE json_extract(labels, '$.' || ?) IS NOT NULL LIMIT 1", [label]
+        ).fetchone()
+        return row is not None
+
     def count(self, flt: QueueFilter | None = None) -> int:
         """How many comments a listing holds (for the status bar and `moderator list`)."""
         where, params = self._where(flt or QueueFilter())

@@ -94,6 +94,7 @@ class Filters:
     label: str | None = None
     search: str = ""
     edges: tuple[tuple[str, float], ...] = Policy().review_edges()  # where a label filter starts
+    labels: tuple[str | None, ...] = LABEL_CYCLE  # what the label key cycles through
 
     def edge(self, label: str) -> float:
         return dict(self.edges).get(label, 0.5)
@@ -111,7 +112,7 @@ class Filters:
         return replace(self, status=STATUS_CYCLE[(STATUS_CYCLE.index(self.status) + 1) % len(STATUS_CYCLE)])
 
     def next_label(self) -> Filters:
-        return replace(self, label=LABEL_CYCLE[(LABEL_CYCLE.index(self.label) + 1) % len(LABEL_CYCLE)])
+        return replace(self, label=self.labels[(self.labels.index(self.label) + 1) % len(self.labels)])
 
     def describe(self) -> str:
         parts = [self.status]

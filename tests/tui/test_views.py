@@ -253,3 +253,31 @@ async def test_words_left_for_later_say_how_to_get_them(app: ModeratorApp, other
         await pilot.press("j")
         await settle(pilot)
         assert "not computed" not in static_text(app, "#comment-head")
+
+
+async def test_the_house_label_joins_the_filters_once_scores_carry_it(app: ModeratorApp, other: Queue) -> None:
+    """A model adapted to the house adds its own score; the desk then filters by it too (and not before)."""
+    from dataclasses import replace
+
+    for comment_id, house in (("c1", 0.9), ("c4", 0.2)):
+        scores = other.require(comment_id).scores
+        assert scores is not None
+        adapted = replace(scores, labels={**scores.labels, "house": house})
+        other.save_scores([(comment_id, adapted, risk_score(adapted))])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "l", "l")  # toxicity, off-topic, then the house's line
+        await settle(pilot)
+        assert "house ≥ 0.5" in status_text(app)
+        assert shown_ids(app) == ["c1"]  # risk now orders by the house's score too
+        await pilot.press("l")  # back to no label
+        await settle(pilot)
+        assert len(shown_ids(app)) == 7
+
+
+async def test_without_house_scores_the_label_cycle_has_no_house(app: ModeratorApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "l", "l")  # toxicity, off-topic, back to none
+        await settle(pilot)
+        assert "≥" not in status_text(app) and len(shown_ids(app)) == 7

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from moderator.desk import Desk, renewal_due
-from moderator.records import QueueItem
+from moderator.records import HOUSE_LABEL, QueueItem
 from moderator.store import QueueFilter
 from moderator.tui.commands import DeskCommands
 from moderator.tui.data import PAGE_SIZE, Filters, fetch_page, load_detail
@@ -85,6 +85,12 @@ class DeskScreen(DecisionsScreen):
         clock = self.app.clock
         policy = self.app.policy
         self.filters = replace(self.filters, edges=policy.review_edges())
+        if self.app.queue.has_label(HOUSE_LABEL):  # a model adapted to the house scored here: filter by its line
+            self.filters = replace(
+                self.filters,
+                edges=(*self.filters.edges, (HOUSE_LABEL, policy.review_edge(HOUSE_LABEL))),
+                labels=(*self.filters.labels, HOUSE_LABEL),
+            )
         yield Input(placeholder="search text, author or title; Enter keeps it, Esc clears", id="search")
         yield QueueHeader(id="queue-header")
         yield QueueList(self.app.moderator, clock, policy, id="queue")
