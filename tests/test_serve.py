@@ -201,10 +201,10 @@ def test_off_topic_against_a_registered_article_or_the_context(live: Live) -> No
         ({"comment": {"text": "x" * 20481}, "requestedAttributes": {"TOXICITY": {}}}, 400, "INVALID_ARGUMENT", "20480"),
         ({"comment": {"text": "x" * 40000}, "requestedAttributes": {"TOXICITY": {}}}, 413, "OUT_OF_RANGE", "too large"),
         (
-            {"comment": {"text": "bonjour"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["fr"]},
+            {"comment": {"text": "hallo"}, "requestedAttributes": {"TOXICITY": {}}, "languages": "de"},
             400,
             "INVALID_ARGUMENT",
-            "fr",
+            "languages",
         ),
     ],
 )
@@ -213,6 +213,18 @@ def test_bad_requests_get_googles_error_shape(live: Live, body: dict, code: int,
     assert response.status_code == code
     error = response.json()["error"]
     assert error["code"] == code and error["status"] == status and message in error["message"]
+
+
+def test_other_languages_are_scored_not_refused(live: Live) -> None:
+    """German first, but a French or Turkish comment must not break a site's intake."""
+    for language, text in (("fr", "Vous êtes tous des idiots."), ("tr", "Hepiniz aptalsınız.")):
+        body = {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}, "languages": [language]}
+        response = live.analyze(body)
+        assert response.status_code == 200, response.text
+        data = response.json()
+        assert (
+            data["languages"] == [language] and 0 <= data["attributeScores"]["TOXICITY"]["summaryScore"]["value"] <= 1
+        )
 
 
 def test_malformed_json_missing_and_wrong_keys(live: Live) -> None:

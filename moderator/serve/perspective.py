@@ -23,7 +23,6 @@ from moderator.serve.errors import BadRequest
 
 TOXICITY_ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT")
 ATTRIBUTES = (*TOXICITY_ATTRIBUTES, "OFF_TOPIC")
-SUPPORTED_LANGUAGES = ("de", "en")  # primary subtags; the model is German-first, trained on German and English
 _FINE_LABEL = {"INSULT": "insult", "PROFANITY": "profanity", "THREAT": "threat"}
 
 
@@ -92,11 +91,8 @@ def _languages(body: dict[str, Any]) -> tuple[str, ...]:
     value = body.get("languages") or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadRequest("languages: expected a list of language codes")
-    unsupported = [v for v in value if v.split("-")[0].lower() not in SUPPORTED_LANGUAGES]
-    if unsupported:
-        raise BadRequest(
-            f"languages: {', '.join(unsupported)} not supported (supported: {', '.join(SUPPORTED_LANGUAGES)})"
-        )
+    # Any language is scored: the model is German-first but multilingual (e5), and a French or Turkish comment
+    # must not break a site's intake with a 400; its scores are simply less tested.
     return tuple(value)
 
 
