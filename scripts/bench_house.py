@@ -106,7 +106,7 @@ def germeval_dev(shipped: TransformerScorer, adapted: TransformerScorer) -> dict
         before = sigmoid(shipped.encode(pairs)[1])
         encs, fused = adapted.encode(pairs)  # the adapted model's own config: its fusion and threshold
         after = sigmoid(fused)
-        house = adapted.house_probabilities(pairs, encs)
+        house = adapted.house_probabilities(encs)
         tb, ta = shipped.model_config.toxicity.threshold, adapted.model_config.toxicity.threshold
         out[name] = {
             "n": len(y),

@@ -40,6 +40,7 @@ class Encoded:
     n_tokens: int
     passages: list[tuple[int, int, np.ndarray, int]] = field(default_factory=list)  # sentences [i, j), vector, tokens
     tox_logits: np.ndarray | None = None
+    ngram_logit: float | None = None  # the n-gram model's toxicity logit (set by the scorer, which fuses it)
     token_contrib: np.ndarray | None = None  # gradient x input per comment token (explained comments only)
     token_offsets: list[tuple[int, int]] | None = None
 
@@ -363,10 +364,13 @@ class Backbone:
             token_offsets=offs,
         )
         if tox is not None:
-            head = self.tox_top.head
-            h = tox[:n]
-            enc.tox_logits = head(h.mean(0)).numpy()
+            enc.tox_logits = self._toxicity_logits(tox, n)
         return enc
+
+    def _toxicity_logits(self, tox: torch.Tensor, n: int) -> np.ndarray:
+        """The toxicity heads over one comment's mean-pooled top states (its ``n`` real tokens)."""
+        assert self.tox_top is not None
+        return self.tox_top.head(tox[:n].mean(0)).numpy()
 
     def _toxicity_only(
         self, text: str, prepared: tuple[list[int], list[tuple[int, int]]], mask: torch.Tensor, tox: torch.Tensor
@@ -375,8 +379,7 @@ class Backbone:
         n = int(mask.sum())
         empty = np.zeros(0, np.float32)
         enc = Encoded(text, empty, empty, [], [], n, token_offsets=prepared[1])
-        assert self.tox_top is not None
-        enc.tox_logits = self.tox_top.head(tox[:n].mean(0)).numpy()
+        enc.tox_logits = self._toxicity_logits(tox, n)
         return enc
 
     @torch.inference_mode()

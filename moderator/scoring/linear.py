@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
 
@@ -32,6 +32,19 @@ def apply_platt(logits: np.ndarray | float, platt: Sequence[float]) -> np.ndarra
     return sigmoid(a * logits + b)
 
 
+class StoredHead(Protocol):
+    """A head as a model's config.json stores it (the off-topic, body and house sections)."""
+
+    @property
+    def mean(self) -> Sequence[float]: ...
+    @property
+    def std(self) -> Sequence[float]: ...
+    @property
+    def weights(self) -> Sequence[float]: ...
+    @property
+    def bias(self) -> float: ...
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: numpy arrays have no single truth value
 class LinearHead:
     """``logit = ((x - mean) / std) @ weights + bias``; mean 0 and std 1 where the inputs are not standardised."""
@@ -45,6 +58,11 @@ class LinearHead:
     def raw(cls, weights: np.ndarray, bias: float) -> LinearHead:
         """A head over unstandardised inputs (mean 0 and std 1 as scalars: a million columns need no copies)."""
         return cls(np.zeros(()), np.ones(()), np.asarray(weights), float(bias))
+
+    @classmethod
+    def of(cls, stored: StoredHead) -> LinearHead:
+        """The head a config section stores, as arrays."""
+        return cls(np.array(stored.mean), np.array(stored.std), np.array(stored.weights), float(stored.bias))
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """One logit per row of ``x`` (a single row may be given as a vector)."""

@@ -58,15 +58,12 @@ class TransformerScorer:
         self.model_version: str = config.model_version
         self.labels: list[str] = config.labels
         ot = config.off_topic
-        self._ot = LinearHead(np.array(ot.mean), np.array(ot.std), np.array(ot.weights), float(ot.bias))
+        self._ot = LinearHead.of(ot)
         self._generic = np.array(ot.generic, np.float32)
         self._projection = projection
         body = config.off_topic_body
-        self._body = (
-            None
-            if body is None or background is None
-            else LinearHead(np.array(body.mean), np.array(body.std), np.array(body.weights), float(body.bias))
-        )
+        self._body = None if body is None or background is None else LinearHead.of(body)
+        self._house = None if config.house is None else LinearHead.of(config.house)
         self._background = background
         self._articles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.batch_size = 32
@@ -346,20 +343,17 @@ class TransformerScorer:
         logits = []
         for i, enc in enumerate(encs):
             assert enc.tox_logits is not None  # the shipped scorer always has the toxicity top
+            enc.ngram_logit = float(lexical[i])
             logits.append(fused(i, float(enc.tox_logits[0])))
         return encs, np.array(logits, np.float64)
 
-    def house_probabilities(
-        self, pairs: Sequence[tuple[Comment, Article]], encs: Sequence[Encoded]
-    ) -> np.ndarray | None:
-        """P(this house rejects it) per comment, by the model's house head (None when it has none)."""
+    def house_probabilities(self, encs: Sequence[Encoded]) -> np.ndarray | None:
+        """P(this house rejects it) per comment (``encode``'s encodings), by the model's house head (None when it
+        has none)."""
         house = self.model_config.house
-        if house is None:
+        if house is None or self._house is None:
             return None
-        lexical = self.ngrams.logits([comment_text(c.title, c.text) for c, _ in pairs])
-        x = house_features(house.features, encs, lexical, self.labels)
-        head = LinearHead(np.array(house.mean), np.array(house.std), np.array(house.weights), house.bias)
-        return sigmoid(head.logit(x))
+        return sigmoid(self._house.logit(house_features(house.features, encs, self.labels)))
 
     def _toxicity(self, enc: Encoded, fused_logit: float) -> dict[str, Any]:
         """The toxicity fields of a comment's ``Scores``: the fused probability, fine labels and words."""
@@ -393,7 +387,7 @@ class TransformerScorer:
         house = self.model_config.house
         reads_e5 = house is not None and any(name.startswith("e5_") for name in house.features)
         encs, fused_logits = self.encode(pairs, off_topic=reads_e5)
-        houses = self.house_probabilities(pairs, encs)
+        houses = self.house_probabilities(encs)
         out = []
         for i, enc in enumerate(encs):
             fields = self._toxicity(enc, fused_logits[i])
@@ -410,7 +404,7 @@ class TransformerScorer:
         body_inputs = self.body_inputs(pairs, encs, fused_logits) if self._body is not None else {}
         refs = self._reference([a for _, a in pairs])
         platt = self.model_config.off_topic.platt
-        house = self.house_probabilities(pairs, encs)
+        house = self.house_probabilities(encs)
         out = []
         for i, (enc, ref) in enumerate(zip(encs, refs, strict=True)):
             fields = self._toxicity(enc, fused_logits[i])
@@ -426,9 +420,7 @@ class TransformerScorer:
         return out
 
 
-def house_features(
-    names: Sequence[str], encs: Sequence[Encoded], ngram_logits: np.ndarray, labels: Sequence[str]
-) -> np.ndarray:
+def house_features(names: Sequence[str], encs: Sequence[Encoded], labels: Sequence[str]) -> np.ndarray:
     """The rows a house head reads (artifacts.HouseHead): the toxicity heads' logits by label, ``ngram`` and
     ``e5_<k>`` columns. One definition for training (`train --from-decisions`) and scoring: the same columns.
     """
@@ -439,7 +431,7 @@ def house_features(
             k = list(labels).index(name)
             columns.append(np.array([float(e.tox_logits[k]) if e.tox_logits is not None else 0.0 for e in encs]))
         elif name == "ngram":
-            columns.append(np.asarray(ngram_logits, np.float64))
+            columns.append(np.array([e.ngram_logit if e.ngram_logit is not None else 0.0 for e in encs], np.float64))
         elif name.startswith("e5_"):
             columns.append(whole[:, int(name[3:])].astype(np.float64))
         else:

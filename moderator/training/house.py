@@ -29,7 +29,6 @@ from moderator.house.decisions import HouseError, HumanDecision, human_decisions
 from moderator.records import Article, Comment
 from moderator.scoring.artifacts import CONFIG_FILE, HouseHead, ModelConfig
 from moderator.scoring.linear import LinearHead, sigmoid
-from moderator.scoring.text import comment_text
 from moderator.scoring.transformer import TransformerScorer, house_features
 from moderator.store import Queue
 from moderator.training import log
@@ -125,10 +124,9 @@ def train_from_decisions(
     scorer.words_until = -1.0  # no word attributions: only logits and embeddings are read
     pairs = _pairs(queue, decisions)
     log(f"encoding {len(pairs)} decided comments with {scorer.model_version}")
-    encs, fused = scorer.encode(pairs)
-    lexical = scorer.ngrams.logits([comment_text(c.title, c.text) for c, _ in pairs])
+    encs, fused = scorer.encode(pairs)  # the encodings carry the n-gram logits too
     logit_names = [*scorer.labels, "ngram"]
-    x_logits = house_features(logit_names, encs, lexical, scorer.labels)
+    x_logits = house_features(logit_names, encs, scorer.labels)
     e5 = np.stack([e.whole for e in encs]).astype(np.float64)
     y = np.array([d.rejected for d in decisions])
     tr = np.arange(len(train_part))
@@ -139,7 +137,7 @@ def train_from_decisions(
     best = max(cands, key=lambda c: c.cv_auc)
     log("CV ROC-AUC on the 70 %: " + ", ".join(f"{c.name} l2={c.l2:g}: {c.cv_auc:.3f}" for c in cands))
     threshold = metrics.best_threshold([(y_tr, best.oof)])
-    x_all = house_features(best.features, encs, lexical, scorer.labels)
+    x_all = house_features(best.features, encs, scorer.labels)
     head = fit_logistic(x_all[tr], y_tr, l2=best.l2, standardise=best.standardise)
 
     config = ModelConfig.read(model_dir)
