@@ -250,7 +250,12 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
     if item is None:
         raise Fail(f"no comment with id {comment_id!r}")
     if item.scores is not None and item.scores.words_pending:  # scored above threshold, words not yet read
-        item = fill_pending_words(settings, queue, item)
+        from dataclasses import replace
+
+        found = words_on_open(settings).fill(queue, [item])
+        if item.comment.id in found:
+            words = found[item.comment.id]
+            item = replace(item, scores=replace(item.scores, toxic_words=words, words_pending=False))
     history = [d.as_json() for d in queue.history(comment_id)]
     if as_json:
         emit_json({**item.as_json(), "history": history})
@@ -470,7 +475,7 @@ def precision_option(func: F) -> F:
     )(func)
 
 
-def load_scorer_for(settings: Settings) -> Any:
+def load_scorer_for(settings: Settings, *, quiet: bool = False) -> Any:
     """The scorer the settings name; 'lexical-fake' is the deterministic test scorer, not a model.
 
     Says on stderr which numerics run and why (the path is also part of the recorded model version).
@@ -490,35 +495,45 @@ def load_scorer_for(settings: Settings) -> Any:
         )
     except ValueError as exc:  # e.g. MODERATOR_PRECISION names no path
         raise click.UsageError(str(exc)) from exc
-    notice(scorer.precision.line())
+    if not quiet:
+        notice(scorer.precision.line())
     return scorer
 
 
-def words_where_read(scorer: Any, policy: Any) -> Any:
-    """The scorer, told to spend word attributions only on comments this policy sends to a human for toxicity.
+def words_option(func: F) -> F:
+    """--words-now on the commands that score a queue: words while scoring, or (default) when a person reads."""
+    return click.option(
+        "--words-now",
+        is_flag=True,
+        help="Compute the words that drove toxicity while scoring, for comments the policy sends to a person "
+        "(default: when a person opens the comment in the desk or with `show`, then stored; scoring runs "
+        "about a quarter faster).",
+    )(func)
 
-    Comments over the model's threshold outside that band (under it, or rejected without a person) get their
-    words when someone opens them (`show`).
+
+def words_where_read(scorer: Any, policy: Any, now: bool = False) -> Any:
+    """The scorer, told where to spend word attributions (a backward pass each) while scoring.
+
+    By default on none: the desk and `show` compute a comment's words when a person opens it
+    (desk.WordsOnOpen). With ``now``, on the comments this policy sends to a human for toxicity; those over
+    the model's threshold outside that band (under it, or rejected without a person) are still left pending.
     """
     if hasattr(scorer, "words_from"):
-        scorer.words_from = policy.review_edge("toxicity")
+        scorer.words_from = policy.review_edge("toxicity") if now else float("inf")
         scorer.words_until = policy.reject_edge("toxicity")
     return scorer
 
 
-def fill_pending_words(settings: Settings, queue: Any, item: Any) -> Any:
-    """``item`` with the words that drove its toxicity, computed now and stored if scoring left them pending."""
-    from dataclasses import replace
+def words_on_open(settings: Settings, *, quiet: bool = False) -> Any:
+    """A desk.WordsOnOpen over the settings' model, loaded on first use (``quiet``: no notice on stderr, for
+    the desk, whose screen a stray line would break)."""
+    from moderator.desk import WordsOnOpen
 
-    from moderator.records import Article
+    def load() -> Any:
+        scorer = load_scorer_for(settings, quiet=quiet)
+        return getattr(scorer, "toxic_words_of", None)
 
-    scorer = load_scorer_for(settings)
-    if not hasattr(scorer, "toxic_words_of"):
-        return item
-    article = Article(id=item.comment.article_id, headline=item.article_headline)  # words read the comment alone
-    (words,) = scorer.toxic_words_of([(item.comment, article)])
-    queue.save_words([(item.comment.id, words)])
-    return replace(item, scores=replace(item.scores, toxic_words=words, words_pending=False))
+    return WordsOnOpen(load)
 
 
 @main.command()
@@ -526,9 +541,10 @@ def fill_pending_words(settings: Settings, queue: Any, item: Any) -> Any:
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
 @click.option("--batch-size", type=int, default=None, help="Comments per committed batch (default 32).")
 @click.option("--json", "as_json", is_flag=True)
+@words_option
 @precision_option
 @common_options
-def score(rescore: bool, as_json: bool, settings: Settings) -> None:
+def score(rescore: bool, as_json: bool, words_now: bool, settings: Settings) -> None:
     """Score comments in the queue (toxicity, off-topic against their article), with a progress bar.
 
     Each batch is committed on its own: an interrupted run loses nothing and the next one resumes.
@@ -540,7 +556,7 @@ def score(rescore: bool, as_json: bool, settings: Settings) -> None:
     policy = load_policy_for(settings, read_config_file(settings.config_file))
     queue = open_queue(settings)
     total = queue.count_unscored(rescore=rescore)
-    scorer = words_where_read(load_scorer_for(settings), policy)
+    scorer = words_where_read(load_scorer_for(settings), policy, words_now)
     progress = Progress("scoring", total)
     try:
         run = score_queue(queue, scorer, batch_size=settings.batch_size, rescore=rescore, on_batch=progress.advance)
@@ -567,9 +583,10 @@ def score(rescore: bool, as_json: bool, settings: Settings) -> None:
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
 @click.option("--batch-size", type=int, default=None, help="Comments per committed batch (default 32).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@words_option
 @precision_option
 @common_options
-def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings) -> None:
+def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, words_now: bool, settings: Settings) -> None:
     """Score what is unscored, then auto-approve, queue or auto-reject pending comments by the policy.
 
     Automatic decisions are ordinary audit-log decisions by `auto:<policy name>`, with the rule that fired;
@@ -583,7 +600,7 @@ def flag(dry_run: bool, fail_on_flagged: bool, as_json: bool, settings: Settings
     queue = open_queue(settings)
     progress = Progress("flagging")
     try:
-        scorer = words_where_read(load_scorer_for(settings), policy)
+        scorer = words_where_read(load_scorer_for(settings), policy, words_now)
         report = Flagger(queue, scorer, policy, batch_size=settings.batch_size).run(
             dry_run=dry_run, on_progress=progress.advance
         )
@@ -813,14 +830,16 @@ def train(
 @click.option("--model", default=None, help="Model name under models/, or a model directory.")
 @click.option("--batch-size", type=int, default=None, help="Comments per batch (default 32).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@words_option
 @precision_option
 @common_options
-def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Settings) -> None:
+def bench(n_comments: int, naive_comments: int, as_json: bool, words_now: bool, settings: Settings) -> None:
     """Scoring speed: the production path against a naive baseline measured in the same run.
 
     Prints comments/s of both and their ratio, single-comment latency, peak memory, and the encoder's
     achieved FLOP/s against fp32 and bf16 matmul peaks measured on this machine. The production path is what
-    `flag` runs: word attributions only where the policy sends a comment to a human.
+    `flag` runs: no word attributions (computed when a person opens a comment, timed on their own), or with
+    --words-now those of the comments the policy sends to a human.
     """
     from moderator.config import read_config_file
     from moderator.scoring.bench import format_table, run_bench
@@ -830,7 +849,7 @@ def bench(n_comments: int, naive_comments: int, as_json: bool, settings: Setting
     base_dir = Path(settings.base_model) if settings.base_model else ensure_base_model()
     notice("benchmarking (about a minute)...")
     result = run_bench(
-        words_where_read(load_scorer_for(settings), policy),
+        words_where_read(load_scorer_for(settings), policy, words_now),
         base_dir,
         n_comments=n_comments,
         naive_comments=naive_comments,
@@ -1113,7 +1132,9 @@ def review(settings: Settings) -> None:
     keymap = {str(k): str(v) for k, v in config.get("keys", {}).items()}
     # the desk marks high what this policy queues
     open_queue(settings).db.conn.close()  # a file that is not a queue is refused here, not in the running desk
-    run_review(settings.db, settings.moderator, keymap, load_policy_for(settings, config))
+    # words that drove toxicity are computed as comments are opened (the model loads in the background)
+    words = words_on_open(settings, quiet=True)
+    run_review(settings.db, settings.moderator, keymap, load_policy_for(settings, config), words)
 
 
 # -- serve ----------------------------------------------------------------------------------------------------

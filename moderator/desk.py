@@ -7,18 +7,20 @@ they disagreed (the desk overruled a decided comment without asking). Here live 
 - changing an approved or rejected comment is an overrule, refused (AlreadyDecided) unless asked for;
 - bulk decisions decide what they may and report each refusal with its reason;
 - undo and notes;
-- claims: how long one holds, when a desk renews it, and that a moderator holds one comment at a time.
+- claims: how long one holds, when a desk renews it, and that a moderator holds one comment at a time;
+- the words that drove a comment's toxicity, computed when a person opens it (``WordsOnOpen``).
 
 Nothing here imports Textual or the scoring stack, so `moderator decide` stays fast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from moderator.records import Action, Decision, Status
+from moderator.records import Action, Article, Comment, Decision, QueueItem, Status
 from moderator.store import Queue, StoreError
 
 CLAIM_TTL_S = 300  # a claim holds five minutes ...
@@ -141,3 +143,49 @@ class Desk:
     def release(self, comment_id: str | None = None) -> None:
         """Drop this moderator's claim on one comment, or all of them (when leaving the desk)."""
         self.queue.release(self.moderator, comment_id)
+
+
+# What computes words: (comment, article) pairs in, the words that drove each one's toxicity out. The scorer's
+# ``toxic_words_of``; handed in by the face that loads it, so nothing here imports the scoring stack.
+WordsOf = Callable[[Sequence[tuple[Comment, Article]]], list[tuple[str, ...]]]
+
+
+class WordsOnOpen:
+    """The words that drove a comment's toxicity, computed when a person opens it, then stored.
+
+    Why: words cost a backward pass through the toxicity layers, about a fifth of scoring time when `flag`
+    computed them for every comment a person might read. Computed when someone does read the comment (the
+    desk, `moderator show`), each costs tens of milliseconds once and is stored, so it is never paid twice.
+    ``load`` is called on first use (loading the model takes seconds; the desk calls this from a worker
+    thread) and returns None where the model cannot explain (the lexical test scorer). Thread-safe.
+    """
+
+    def __init__(self, load: Callable[[], WordsOf | None]) -> None:
+        self._load = load
+        self._words_of: WordsOf | None = None
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def pending(items: Iterable[QueueItem]) -> list[QueueItem]:
+        """The items scored over the model's threshold whose words were not computed yet."""
+        return [item for item in items if item.scores is not None and item.scores.words_pending]
+
+    def fill(self, queue: Queue, items: Sequence[QueueItem]) -> dict[str, tuple[str, ...]]:
+        """Compute and store the words of the pending ``items``: {comment id: words} of those computed.
+
+        Empty when nothing is pending or the model cannot explain; a model that fails to load raises.
+        """
+        todo = self.pending(items)
+        if not todo:
+            return {}
+        with self._lock:  # one model, loaded once; one comment at a time through it
+            if not self._loaded:
+                self._words_of, self._loaded = self._load(), True
+            if self._words_of is None:
+                return {}
+            # the words read the comment alone (title and text): the article is not needed
+            pairs = [(item.comment, Article(id=item.comment.article_id, headline="")) for item in todo]
+            found = self._words_of(pairs)
+        queue.save_words([(item.comment.id, words) for item, words in zip(todo, found, strict=True)])
+        return {item.comment.id: words for item, words in zip(todo, found, strict=True)}

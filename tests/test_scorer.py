@@ -280,5 +280,8 @@ def test_bench_reports_its_path_and_a_ratio_against_the_naive_loop(scorer) -> No
     assert data["peak_gflops"] == (
         data["bf16_peak_gflops"] if data["precision"] == "bf16" else data["fp32_peak_gflops"]
     )
+    assert 0 < data["words_p50_ms"] <= data["words_p95_ms"]  # words on open: timed on their own
+    assert data["words_during_scoring"] is (scorer.words_from < float("inf"))
     table = format_table(result)
     assert "naive baseline" in table and f"x{result.ratio:.2f}" in table and result.model_version in table
+    assert "per comment when a person opens it" in table

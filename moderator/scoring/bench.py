@@ -91,6 +91,9 @@ class BenchResult:
     p50_ms: float  # one comment under an article already seen
     p95_ms: float
     new_article_p95_ms: float  # one comment under an article not seen before (its body embedded first)
+    words_during_scoring: bool  # whether the production path computed words (flag --words-now) or left them
+    words_p50_ms: float  # computing one toxic comment's words when a person opens it (desk, `show`)
+    words_p95_ms: float
     peak_rss_mb: float
     fp32_peak_gflops: float
     bf16_peak_gflops: float
@@ -181,6 +184,17 @@ def production_path(
     return cps, sorted(known), sorted(new)
 
 
+def words_on_open_ms(pairs: list[tuple[Comment, Article]], scorer: Any, n: int = 20) -> list[float]:
+    """Milliseconds to compute one comment's words as the desk does when a person opens it (sorted), for ``n``
+    comments spread over the corpus: the cost depends on the comment's length, not on its score."""
+    out = []
+    for pair in pairs[:: max(1, len(pairs) // n)][:n]:
+        t0 = time.perf_counter()
+        scorer.toxic_words_of([pair])
+        out.append((time.perf_counter() - t0) * 1000)
+    return sorted(out)
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[int(q * (len(sorted_values) - 1))]
 
@@ -200,6 +214,7 @@ def run_bench(
     fp32_peak = matmul_peak_gflops(torch.float32)
     bf16_peak = matmul_peak_gflops(torch.bfloat16)
     production_cps, latencies, new_article = production_path(pairs, scorer, batch_size)
+    words_ms = words_on_open_ms(pairs, scorer)
     rss = peak_rss_mb()  # before the bench loads a tokenizer of its own for counting
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     config = AutoConfig.from_pretrained(base_dir, local_files_only=True)
@@ -223,6 +238,9 @@ def run_bench(
         p50_ms=round(statistics.median(latencies), 1),
         p95_ms=round(percentile(latencies, 0.95), 1),
         new_article_p95_ms=round(percentile(new_article, 0.95), 1),
+        words_during_scoring=getattr(scorer, "words_from", float("inf")) < float("inf"),
+        words_p50_ms=round(statistics.median(words_ms), 1),
+        words_p95_ms=round(percentile(words_ms, 0.95), 1),
         peak_rss_mb=round(rss, 1),
         fp32_peak_gflops=round(fp32_peak, 1),
         bf16_peak_gflops=round(bf16_peak, 1),
@@ -246,6 +264,10 @@ def format_table(result: BenchResult) -> str:
         ("ratio", f"x{result.ratio:.2f}"),
         ("single comment latency p50 / p95", f"{result.p50_ms:.0f} / {result.p95_ms:.0f} ms"),
         ("  p95 under a new article (body embedded first)", f"{result.new_article_p95_ms:.0f} ms"),
+        (
+            "words " + ("while scoring (--words-now)" if result.words_during_scoring else "on open, p50 / p95"),
+            f"{result.words_p50_ms:.0f} / {result.words_p95_ms:.0f} ms per comment when a person opens it",
+        ),
         ("peak RSS (process, scorer loaded and scoring)", f"{result.peak_rss_mb:.0f} MB"),
         ("precision (the path that ran)", f"{result.precision}: {result.precision_reason}"),
         ("matmul peak fp32 / bf16", f"{result.fp32_peak_gflops:.0f} / {result.bf16_peak_gflops:.0f} GFLOP/s"),

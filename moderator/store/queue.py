@@ -297,11 +297,14 @@ class Queue(DecisionLog, Claims):
         return int(next(self.db.query(sql))["n"])
 
     def save_words(self, words: Sequence[tuple[str, Sequence[str]]]) -> None:
-        """Store the words that drove toxicity, computed after scoring, for (comment id, words) pairs."""
+        """Store the words that drove toxicity, computed after scoring, for (comment id, words) pairs.
+
+        Only where they are still pending: a comment scored again meanwhile keeps the words of its new scores.
+        """
         with self.transaction():
             for comment_id, found in words:
                 self.db.conn.execute(
-                    "UPDATE scores SET toxic_words = ? WHERE comment_id = ?",
+                    "UPDATE scores SET toxic_words = ? WHERE comment_id = ? AND toxic_words IS NULL",
                     [json.dumps(list(found), ensure_ascii=False), comment_id],
                 )
 

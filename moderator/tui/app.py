@@ -14,7 +14,7 @@ from pathlib import Path
 from textual.app import App
 
 from moderator.clock import utc_now
-from moderator.desk import Desk
+from moderator.desk import Desk, WordsOnOpen
 from moderator.policy import Policy
 from moderator.store import Queue, open_db
 from moderator.tui.screens.desk import DeskScreen
@@ -29,9 +29,16 @@ class ModeratorApp(App[None]):
     TITLE = "moderator review"
 
     def __init__(
-        self, db_path: Path, moderator: str, *, clock: Clock | None = None, policy: Policy | None = None
+        self,
+        db_path: Path,
+        moderator: str,
+        *,
+        clock: Clock | None = None,
+        policy: Policy | None = None,
+        words: WordsOnOpen | None = None,
     ) -> None:
         super().__init__()
+        self.words = words  # computes a comment's pending words when it is opened; None: `moderator show` does
         self.db_path = Path(db_path)
         self.moderator = moderator
         self.policy = policy or Policy()  # its review edges decide what the desk shows as high
@@ -67,19 +74,24 @@ def make_app(
     clock: Clock | None = None,
     keymap: dict[str, str] | None = None,
     policy: Policy | None = None,
+    words: WordsOnOpen | None = None,
 ) -> ModeratorApp:
     """The desk for `moderator review` and for tests; ``keymap`` maps binding ids to keys ([keys] in config)."""
-    app = ModeratorApp(db_path, moderator, clock=clock, policy=policy)
+    app = ModeratorApp(db_path, moderator, clock=clock, policy=policy, words=words)
     if keymap:
         app.set_keymap(keymap)
     return app
 
 
 def run_review(
-    db_path: Path, moderator: str, keymap: dict[str, str] | None = None, policy: Policy | None = None
+    db_path: Path,
+    moderator: str,
+    keymap: dict[str, str] | None = None,
+    policy: Policy | None = None,
+    words: WordsOnOpen | None = None,
 ) -> None:
     """Run the desk in the terminal until the moderator quits (decisions are already saved by then)."""
-    app = make_app(db_path, moderator, keymap=keymap, policy=policy)
+    app = make_app(db_path, moderator, keymap=keymap, policy=policy, words=words)
     try:
         app.run()
     finally:

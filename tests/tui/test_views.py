@@ -255,6 +255,78 @@ async def test_words_left_for_later_say_how_to_get_them(app: ModeratorApp, other
         assert "not computed" not in static_text(app, "#comment-head")
 
 
+def leave_words_pending(queue: Queue, *comment_ids: str) -> None:
+    """As `flag` leaves them: scored over the threshold, words to be computed when a person reads them."""
+    from dataclasses import replace
+
+    for comment_id in comment_ids:
+        scores = queue.require(comment_id).scores
+        assert scores is not None
+        pending = replace(scores, toxic_words=(), words_pending=True)
+        queue.save_scores([(comment_id, pending, risk_score(pending))])
+
+
+async def test_opening_a_comment_computes_its_words_marks_them_and_stores_them(
+    db_path,
+    fixed_clock,
+    other: Queue,  # noqa: ANN001
+) -> None:
+    """Words left pending by scoring are computed when the comment is opened, shown, and stored; the next rows'
+    too, so moving down finds them ready. Each comment's words are computed once."""
+    from moderator.desk import WordsOnOpen
+
+    asked: list[list[str]] = []
+
+    def words_of(pairs):  # noqa: ANN001, ANN202 - a deterministic stand-in for the model: its longest word
+        asked.append([c.id for c, _ in pairs])
+        return [(max(c.text.split(), key=len).strip(".,!?"),) for c, _ in pairs]
+
+    order = [other.require(i) for i in ("c2", "c1", "c3", "c4")]
+    leave_words_pending(other, *(item.comment.id for item in order))
+    app = make_app(db_path, "alice", clock=fixed_clock, words=WordsOnOpen(lambda: words_of))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = current_id(app)
+        assert first is not None
+        expected = max(other.require(first).comment.text.split(), key=len).strip(".,!?")
+        assert other.require(first).scores.toxic_words == (expected,)  # stored
+        head = static_text(app, "#comment-head")
+        assert "not computed" not in head and "finding the words" not in head and "toxic words" in head
+        assert asked[0] == [first]  # the opened comment alone first, then the next rows
+        ahead = [i for batch in asked[1:] for i in batch]
+        await pilot.press("j")
+        await settle(pilot)
+        second = current_id(app)
+        assert second in ahead and other.require(second).scores.toxic_words  # computed ahead, not again
+        assert [i for batch in asked for i in batch].count(second) == 1
+        assert "not computed" not in static_text(app, "#comment-head")
+
+
+async def test_words_the_model_cannot_give_say_why_once_and_the_desk_goes_on(
+    db_path,
+    fixed_clock,
+    other: Queue,  # noqa: ANN001
+) -> None:
+    from moderator.desk import WordsOnOpen
+
+    loads = []
+
+    def load():  # noqa: ANN202
+        loads.append(1)
+        raise FileNotFoundError("no base model: run `moderator model prepare`")
+
+    leave_words_pending(other, "c2", "c1")
+    app = make_app(db_path, "alice", clock=fixed_clock, words=WordsOnOpen(load))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "toxic words unavailable here (no base model" in static_text(app, "#comment-head")
+        assert any("toxic words unavailable" in t for t in toasts(app))
+        await pilot.press("j", "k", "a")  # the desk goes on: move, decide
+        await settle(pilot)
+        assert len(loads) == 1  # not retried on every comment
+        assert other.require("c2").scores.words_pending  # nothing stored
+
+
 async def test_the_house_label_joins_the_filters_once_scores_carry_it(app: ModeratorApp, other: Queue) -> None:
     """A model adapted to the house adds its own score; the desk then filters by it too (and not before)."""
     from dataclasses import replace

@@ -20,9 +20,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from moderator.desk import Desk, renewal_due
+from moderator.desk import Desk, WordsOnOpen, renewal_due
 from moderator.records import HOUSE_LABEL, QueueItem
 from moderator.store import QueueFilter
+from moderator.textsafe import one_line
 from moderator.tui.commands import DeskCommands
 from moderator.tui.data import PAGE_SIZE, Filters, fetch_page, load_detail
 from moderator.tui.screens.decisions import DecisionsScreen
@@ -36,6 +37,7 @@ POLL_S = 2.0
 CLAIM_DELAY_S = 0.3
 DETAIL_DELAY_S = 0.05
 SEARCH_DELAY_S = 0.15
+WORDS_AHEAD = 3  # pending comments below the cursor whose words are computed next, so `j` finds them ready
 
 
 class QueueHeader(Static):
@@ -80,6 +82,7 @@ class DeskScreen(DecisionsScreen):
         self._detail_timer: Timer | None = None
         self._claimed: tuple[str, datetime] = ("", datetime.min)
         self._search_timer: Timer | None = None
+        self._words_error = ""  # why words cannot be computed here (the model did not load): said once, not retried
 
     def compose(self) -> ComposeResult:
         clock = self.app.clock
@@ -161,15 +164,62 @@ class DeskScreen(DecisionsScreen):
 
     def _refresh_detail(self, item: QueueItem) -> None:
         detail = load_detail(self.queue, item.comment.id)
+        self._words_note(detail.item if detail else None)
         self.query_one(CommentView).show(detail, keep_scroll=True)
         self.query_one(ArticleView).show(detail)
 
     def _show_detail(self, item: QueueItem | None) -> None:
         detail = load_detail(self.queue, item.comment.id) if item else None
+        wanted = self._words_note(detail.item if detail else None)
         self.query_one(CommentView).show(detail)
         self.query_one(ArticleView).show(detail)
         if item is not None:
             self._claim_timer = self.set_timer(CLAIM_DELAY_S, lambda: self._claim(item.comment.id))
+        if wanted and detail is not None:
+            ql = self.query_one(QueueList)
+            ahead = [ql.cache.row(i) for i in range(ql.cursor + 1, ql.cursor + 1 + WORDS_AHEAD)]
+            self._fill_words(detail.item.comment.id, [a.comment.id for a in WordsOnOpen.pending(filter(None, ahead))])
+
+    # -- words that drove toxicity, computed when a comment is opened ------------------------------------
+    def _words_note(self, item: QueueItem | None) -> bool:
+        """Tell the comment view what happens to ``item``'s pending words; whether to compute them now."""
+        wanted = (
+            self.app.words is not None and not self._words_error and bool(WordsOnOpen.pending(filter(None, [item])))
+        )
+        self.query_one(CommentView).words_state = "computing" if wanted else self._words_error
+        return wanted
+
+    @work(thread=True, exclusive=True, group="words")
+    def _fill_words(self, comment_id: str, ahead: list[str]) -> None:
+        """The opened comment's words first (shown as soon as they are stored), then those a few rows below."""
+        words = self.app.words
+        assert words is not None
+        try:
+            with self.app.worker_queue() as queue:
+                for batch in ([comment_id], ahead):  # read again: the listing's copy may be stale
+                    found = words.fill(queue, [item for item in map(queue.get, batch) if item is not None])
+                    self.app.call_from_thread(self._words_found, found)
+                    if get_current_worker().is_cancelled:
+                        return
+        except Exception as exc:  # noqa: BLE001 - whatever stops the model loading, the desk goes on without words
+            self.app.call_from_thread(self._words_failed, one_line(str(exc) or type(exc).__name__, 120))
+
+    def _words_found(self, found: dict[str, tuple[str, ...]]) -> None:
+        ql = self.query_one(QueueList)
+        for comment_id in found:
+            fresh = self.queue.get(comment_id)
+            if fresh is not None:
+                ql.update_item(fresh)
+        current = ql.current
+        if current is not None and current.comment.id in found:
+            self._refresh_detail(current)
+
+    def _words_failed(self, reason: str) -> None:
+        self._words_error = reason
+        self.notify(f"toxic words unavailable: {reason}", severity="warning", markup=False)
+        current = self.query_one(QueueList).current
+        if current is not None:
+            self._refresh_detail(current)
 
     @work(thread=True, exclusive=True, group="claim")
     def _claim(self, comment_id: str) -> None:

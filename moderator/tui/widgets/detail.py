@@ -52,6 +52,9 @@ class CommentView(VerticalScroll):
         self.me = me
         self.clock = clock
         self.off_topic_edge = policy.review_edge("off_topic")  # the passage is underlined from here
+        # What the desk does about words scoring left pending: "" (nothing: `moderator show` computes them),
+        # "computing" (a worker is on it), or why it could not.
+        self.words_state = ""
 
     @property
     def now(self) -> datetime:
@@ -102,14 +105,21 @@ class CommentView(VerticalScroll):
             if legend:
                 head.append("\nmarked: ", style="dim")
                 head.append_text(Text(" · ", style="dim").join(legend))
-            if s.words_pending:  # over the threshold but decided without a person: words computed on demand
-                head.append(f"\ntoxic words not computed yet: moderator show {item.comment.id}", style="dim")
+            if s.words_pending:  # over the threshold, words left for when a person reads it
+                head.append(self._pending_words_note(item.comment.id), style="dim")
         else:
             head.append("\nnot scored yet", style="dim")
         if c.title:
             head.append("\n")
             head.append_text(safe_line(c.title, "bold italic", width=200))
         return head
+
+    def _pending_words_note(self, comment_id: str) -> str:
+        if self.words_state == "computing":
+            return "\nfinding the words that drove toxicity…"
+        if self.words_state:
+            return f"\ntoxic words unavailable here ({self.words_state}): moderator show {comment_id}"
+        return f"\ntoxic words not computed yet: moderator show {comment_id}"
 
     def _passage(self, detail: CommentDetail) -> str:
         return _passage(detail, self.off_topic_edge)
