@@ -253,13 +253,16 @@ class Backbone:
         max_length: int | None = None,
         toxicity: bool = True,
         off_topic: bool = True,
+        read_further: Sequence[bool] | None = None,
     ) -> list[Encoded]:
         """Encode (title, body) pairs; batches of similar length (``length_batches``); results in input order.
 
         ``explain(index, toxicity_logit)`` picks the comments whose driving words are worth a backward pass.
         ``max_length`` overrides the cut (off-topic reads long comments further than toxicity does);
         ``toxicity=False`` skips the toxicity branch; ``off_topic=False`` skips the e5 top (a third of the
-        work) for callers that judge no article: the vectors are then empty.
+        work) for callers that judge no article: the vectors are then empty. ``read_further[i]``: off-topic
+        reads item i again, further, if this cut fills up; such an item gets no e5 top here (its vectors are
+        empty), since the e5 states of a cut comment would be thrown away.
         """
         texts = [comment_text(t, b) for t, b in items]
         body_start = [len(t) + 1 if t else 0 for t, _ in items]
@@ -267,31 +270,35 @@ class Backbone:
         with_toxicity = toxicity and self.tox_top is not None
         out: list[Encoded | None] = [None] * len(texts)
         first = 1 + len(self.prefix_ids)
+        cut = max_length or self.max_length
         for idx in self._batches([len(seq) for seq, _ in prepared], batch_size):
             ids, mask = pad_batch([prepared[i][0] for i in idx], self.tok.pad_token_id)
+            e5_rows = [
+                j
+                for j, i in enumerate(idx)
+                if off_topic and not (read_further and read_further[i] and len(prepared[i][0]) >= cut)
+            ]
             with self._autocast():
                 x = embed(self.model.embeddings, ids, self.dtype)
                 x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
-                e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x, mask).float() if off_topic else None
+                e5 = None
+                if e5_rows:
+                    width = int(mask[e5_rows].sum(1).max())  # these rows' own longest
+                    e5_mask = mask[e5_rows, :width]
+                    e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x[e5_rows, :width], e5_mask).float()
                 tox = self.tox_top.states(x, mask).float() if with_toxicity else None
-            if e5 is None:
-                assert tox is not None, "an encoding needs the toxicity or the off-topic branch"
-                encs = [self._toxicity_only(texts[i], prepared[i], mask[j], tox[j]) for j, i in enumerate(idx)]
-            else:
-                pooled = mean_pool(e5, mask)
-                encs = [
-                    self._one(
-                        texts[i],
-                        body_start[i],
-                        prepared[i],
-                        e5[j],
-                        pooled[j],
-                        mask[j],
-                        first,
-                        None if tox is None else tox[j],
-                    )
-                    for j, i in enumerate(idx)
-                ]
+            pooled = mean_pool(e5, e5_mask) if e5 is not None else None
+            where = {j: k for k, j in enumerate(e5_rows)}
+            encs = []
+            for j, i in enumerate(idx):
+                if j not in where:
+                    assert tox is not None, "an encoding needs the toxicity or the off-topic branch"
+                    encs.append(self._toxicity_only(texts[i], prepared[i], mask[j], tox[j]))
+                    continue
+                assert e5 is not None and pooled is not None
+                k = where[j]
+                tox_j = None if tox is None else tox[j]
+                encs.append(self._one(texts[i], body_start[i], prepared[i], e5[k], pooled[k], mask[j], first, tox_j))
             for j, i in enumerate(idx):
                 out[i] = encs[j]
             rows = [

@@ -320,12 +320,17 @@ class TransformerScorer:
         return self.words_edge <= toxicity < self.words_until
 
     def encode(
-        self, pairs: Sequence[tuple[Comment, Article]], *, off_topic: bool = True
+        self,
+        pairs: Sequence[tuple[Comment, Article]],
+        *,
+        off_topic: bool = True,
+        read_further: Sequence[bool] | None = None,
     ) -> tuple[list[Encoded], np.ndarray]:
         """One encoder pass per comment, and each comment's fused toxicity logit.
 
         Comments that ``explains`` picks get the backward pass that names their words. ``off_topic=False``
-        skips the e5 top (the encodings then carry no vectors).
+        skips the e5 top (the encodings then carry no vectors); so does ``read_further`` for the comments the
+        body model reads again, further, when this pass cuts them (``Backbone.encode_comments``).
         """
         fusion = self.model_config.toxicity.fusion
         items = [(c.title, c.text) for c, _ in pairs]
@@ -339,6 +344,7 @@ class TransformerScorer:
             self.batch_size,
             explain=lambda i, logit: self.explains(float(sigmoid(fused(i, logit)))),
             off_topic=off_topic,
+            read_further=read_further,
         )
         logits = []
         for i, enc in enumerate(encs):
@@ -396,11 +402,26 @@ class TransformerScorer:
             out.append(Scores(off_topic=0.0, **fields))
         return out
 
+    def reads_further(self, pairs: Sequence[tuple[Comment, Article]]) -> list[bool] | None:
+        """Per pair, whether the body model judges it and would read a cut comment again up to its own, longer
+        cut (``body_inputs``), so the first pass need not run the e5 top over the cut comment. None where every
+        comment's first-pass vectors are read anyway (no body model, or a house head that reads e5 columns).
+        """
+        body = self.model_config.off_topic_body
+        house = self.model_config.house
+        if self._body is None or self._background is None or body is None:
+            return None
+        if body.comment_max_length <= self.backbone.max_length:
+            return None
+        if house is not None and any(name.startswith("e5_") for name in house.features):
+            return None
+        return [len(sentences) > 0 for _, _, sentences in self._article_vectors([a for _, a in pairs])]
+
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
         if not pairs:
             return []
-        encs, fused_logits = self.encode(pairs)
+        encs, fused_logits = self.encode(pairs, read_further=self.reads_further(pairs))
         body_inputs = self.body_inputs(pairs, encs, fused_logits) if self._body is not None else {}
         refs = self._reference([a for _, a in pairs])
         platt = self.model_config.off_topic.platt
@@ -425,7 +446,8 @@ def house_features(names: Sequence[str], encs: Sequence[Encoded], labels: Sequen
     ``e5_<k>`` columns. One definition for training (`train --from-decisions`) and scoring: the same columns.
     """
     columns = []
-    whole = np.stack([e.whole for e in encs]) if encs else np.zeros((0, 0))
+    reads_e5 = any(name.startswith("e5_") for name in names)  # else encodings may carry no vectors
+    whole = np.stack([e.whole for e in encs]) if encs and reads_e5 else np.zeros((len(encs), 0))
     for name in names:
         if name in labels:
             k = list(labels).index(name)
