@@ -10,14 +10,14 @@ was judged before the reply, after it, or in an earlier, interrupted run.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from moderator.desk import Desk
 from moderator.policy import Outcome, Policy
-from moderator.records import Comment, QueueItem, Scores, Status
+from moderator.records import Article, Comment, QueueItem, Scores, Status
 from moderator.scoring.base import Scorer
-from moderator.scoring.batch import score_queue
+from moderator.scoring.batch import score_in_turn, score_queue
 from moderator.store import Queue, StaleDecision
 
 
@@ -147,9 +147,15 @@ class Flagger:
     def _score_in_memory(self, on_progress: Callable[[int], None] | None) -> dict[str, Scores]:
         scores: dict[str, Scores] = {}
         after = ""
-        while pairs := self.queue.unscored(limit=self.batch_size, after=after):
-            after = pairs[-1][0].id
-            for (comment, _), result in zip(pairs, self.scorer.score(pairs), strict=True):
+
+        def batches() -> Iterator[Sequence[tuple[Comment, Article]]]:
+            nonlocal after
+            while pairs := self.queue.unscored(limit=self.batch_size, after=after):
+                after = pairs[-1][0].id
+                yield pairs
+
+        for pairs, results in score_in_turn(self.scorer, batches()):
+            for (comment, _), result in zip(pairs, results, strict=True):
                 scores[comment.id] = result
             if on_progress:
                 on_progress(len(pairs))

@@ -43,14 +43,15 @@ def test_bf16_batching_splits_more_coarsely_than_fp32() -> None:
     assert 2 <= len(coarse) < len(fine)  # fewer shapes for oneDNN to keep kernels for
 
 
-def test_bf16_row_blocks_give_one_calls_numbers() -> None:
+def test_bf16_padded_rows_give_an_unpadded_calls_numbers() -> None:
     torch = pytest.importorskip("torch")
-    from moderator.scoring.encoder import ROW_BLOCK, linear
+    from moderator.scoring.encoder import ROW_STEP, linear
 
     torch.manual_seed(0)
     layer = torch.nn.Linear(16, 24).to(torch.bfloat16)
-    x = torch.randn(3, ROW_BLOCK // 2 + 7, 16).to(torch.bfloat16)  # 1.5 blocks and a ragged rest
-    assert torch.equal(linear(x, layer), layer(x))
+    for tokens in (1, ROW_STEP // 3 + 7, ROW_STEP):  # a ragged row count is padded up; a round one is not
+        x = torch.randn(3, tokens, 16).to(torch.bfloat16)
+        assert torch.equal(linear(x, layer), layer(x))
 
 
 @pytest.mark.model

@@ -285,3 +285,42 @@ def test_bench_reports_its_path_and_a_ratio_against_the_naive_loop(scorer) -> No
     table = format_table(result)
     assert "naive baseline" in table and f"x{result.ratio:.2f}" in table and result.model_version in table
     assert "per comment when a person opens it" in table
+
+
+@pytest.mark.model
+def test_batches_scored_side_by_side_give_the_scores_of_one_at_a_time(scorer) -> None:
+    """`flag` and `score` score two batches at once (score_batches): the same scores as `score`, in the order
+    given, and an article two batches share is embedded once."""
+    from moderator.scoring.bench import generate_corpus
+
+    import torch
+
+    pairs = generate_corpus(48, per_article=24)
+    batches = [pairs[i : i + 8] for i in range(0, len(pairs), 8)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads // 2))  # each worker's share: the same kernels, so the same bf16 sums
+    try:
+        scorer._articles.clear()
+        one_at_a_time = [scorer.score(batch) for batch in batches]
+    finally:
+        torch.set_num_threads(threads)
+    scorer._articles.clear()
+    embedded: list[str] = []
+    encode_passages = scorer.backbone.encode_passages
+
+    def counting(texts, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        embedded.extend(texts)
+        return encode_passages(texts, *args, **kwargs)
+
+    workers, scorer.batch_workers = scorer.batch_workers, 2
+    scorer.backbone.encode_passages = counting
+    try:
+        side_by_side = list(scorer.score_batches(iter(batches)))
+    finally:
+        scorer.batch_workers = workers
+        del scorer.backbone.encode_passages
+    assert [list(done) for done, _ in side_by_side] == batches
+    for (_, got), want in zip(side_by_side, one_at_a_time, strict=True):
+        assert got == want
+    headlines = {article.headline for _, article in pairs}
+    assert len(headlines) == 2 and all(embedded.count(h) == 1 for h in headlines)

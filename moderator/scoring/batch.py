@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from moderator.policy import risk_score
+from moderator.records import Article, Comment, Scores
 from moderator.scoring.base import Scorer
 from moderator.store import Queue
+
+Pairs = Sequence[tuple[Comment, Article]]
 
 
 @dataclass(frozen=True)
@@ -26,20 +29,34 @@ def score_queue(
 ) -> ScoreRun:
     """Score unscored comments (every comment with ``rescore``), one atomic batch at a time.
 
-    Batches walk the comments in id order; each batch's scores are written in one transaction, so after a
-    crash the next run finds exactly the comments still unscored.
+    Batches walk the comments in id order; each batch's scores are written in one transaction, in that order,
+    so after a crash the next run finds exactly the comments still unscored.
     """
     scored = 0
     after = ""
-    while True:
-        pairs = queue.unscored(limit=batch_size, after=after, rescore=rescore)
-        if not pairs:
-            return ScoreRun(scored, scorer.model_version)
-        results = scorer.score(pairs)
+
+    def batches() -> Iterator[Pairs]:
+        nonlocal after
+        while pairs := queue.unscored(limit=batch_size, after=after, rescore=rescore):
+            after = pairs[-1][0].id  # the next batch starts after this one, scored or not yet
+            yield pairs
+
+    for pairs, results in score_in_turn(scorer, batches()):
         queue.save_scores(
             [(comment.id, scores, risk_score(scores)) for (comment, _), scores in zip(pairs, results, strict=True)]
         )
-        after = pairs[-1][0].id
         scored += len(pairs)
         if on_batch:
             on_batch(len(pairs))
+    return ScoreRun(scored, scorer.model_version)
+
+
+def score_in_turn(scorer: Scorer, batches: Iterable[Pairs]) -> Iterator[tuple[Pairs, list[Scores]]]:
+    """Each batch with its scores, in order: through the scorer's ``score_batches`` where it has one (the
+    transformer scores two batches side by side), else one ``score`` call a batch."""
+    side_by_side = getattr(scorer, "score_batches", None)
+    if side_by_side is not None:
+        yield from side_by_side(batches)
+        return
+    for pairs in batches:
+        yield pairs, scorer.score(pairs)

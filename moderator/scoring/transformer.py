@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,12 @@ from moderator.scoring.precision import PrecisionChoice, choose_precision
 from moderator.scoring.text import STOPWORDS, WORD, comment_text
 
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
+Pairs = Sequence[tuple[Comment, Article]]
+
+
+def side_by_side_workers() -> int:
+    """How many batches ``score_batches`` scores at once: 2 where torch has 2 threads or more, else 1."""
+    return 2 if torch.get_num_threads() >= 2 else 1
 
 
 class TransformerScorer:
@@ -66,6 +75,8 @@ class TransformerScorer:
         self._house = None if config.house is None else LinearHead.of(config.house)
         self._background = background
         self._articles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._articles_lock = threading.Lock()  # score_batches scores two batches at once; an article is embedded once
+        self.batch_workers = side_by_side_workers()
         self.batch_size = 32
         # Words (a backward pass each) are computed while scoring for comments at or above this toxicity and
         # the model's threshold, and below ``words_until``: a caller sets them to its policy's review band, where
@@ -159,8 +170,13 @@ class TransformerScorer:
         """(headline, whole text, body sentences) vectors per article, each article embedded once and cached.
 
         Body sentences are embedded only when a background is loaded (an empty [0, d] array otherwise), all new
-        articles' sentences in one length-sorted pass.
+        articles' sentences in one length-sorted pass. Thread-safe: a batch scored beside another waits for an
+        article the other is embedding rather than embedding it twice.
         """
+        with self._articles_lock:
+            return self._article_vectors_locked(articles)
+
+    def _article_vectors_locked(self, articles: Sequence[Article]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         todo = {}
         for a in articles:
             key = self._article_key(a)
@@ -401,6 +417,35 @@ class TransformerScorer:
                 fields["labels"][HOUSE_LABEL] = round(float(houses[i]), 4)
             out.append(Scores(off_topic=0.0, **fields))
         return out
+
+    def score_batches(self, batches: Iterable[Pairs]) -> Iterator[tuple[Pairs, list[Scores]]]:
+        """Each batch with its scores, in the order given, ``batch_workers`` batches scored side by side, each in
+        a thread on its share of the cores (`flag`, `score` and `bench` score the queue through this).
+
+        Why: on 2 cores, two batches at once, each on one core, scored 31 % more comments/s in bf16 (AMX) and
+        9 % more in fp32 (AVX2) than one batch at a time on both: small matmuls, attention, GELU and the Python
+        around them (tokens, n-grams, features) scale poorly over threads and not at all over batches. Batches
+        are taken from ``batches`` in the caller's thread (it may read them from its database) only as fast as
+        they are scored; the scores are the same as ``score`` gives.
+        """
+        if self.batch_workers < 2:
+            for pairs in batches:
+                yield pairs, self.score(pairs)
+            return
+        threads = max(1, torch.get_num_threads() // self.batch_workers)
+        pool = ThreadPoolExecutor(self.batch_workers, "moderator-score", torch.set_num_threads, (threads,))
+        in_flight: deque[tuple[Pairs, Future[list[Scores]]]] = deque()
+        try:
+            for pairs in batches:
+                in_flight.append((pairs, pool.submit(self.score, pairs)))
+                if len(in_flight) >= self.batch_workers:
+                    done, scores = in_flight.popleft()
+                    yield done, scores.result()
+            while in_flight:
+                done, scores = in_flight.popleft()
+                yield done, scores.result()
+        finally:  # an interrupted run waits for the batch in hand, drops the rest
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def reads_further(self, pairs: Sequence[tuple[Comment, Article]]) -> list[bool] | None:
         """Per pair, whether the body model judges it and would read a cut comment again up to its own, longer
