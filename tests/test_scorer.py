@@ -291,9 +291,9 @@ def test_bench_reports_its_path_and_a_ratio_against_the_naive_loop(scorer) -> No
 def test_batches_scored_side_by_side_give_the_scores_of_one_at_a_time(scorer) -> None:
     """`flag` and `score` score two batches at once (score_batches): the same scores as `score`, in the order
     given, and an article two batches share is embedded once."""
-    from moderator.scoring.bench import generate_corpus
-
     import torch
+
+    from moderator.scoring.bench import generate_corpus
 
     pairs = generate_corpus(48, per_article=24)
     batches = [pairs[i : i + 8] for i in range(0, len(pairs), 8)]
