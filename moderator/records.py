@@ -239,7 +239,8 @@ class QueueItem:
             "parent_id": c.parent_id,
             "status": self.status.value,
             "risk": self.risk if self.scores else None,
-            "scores": self.scores.as_dict() if self.scores else {},
+            # words_pending: toxic_words not computed yet (`show` computes them), as opposed to none found
+            "scores": {**self.scores.as_dict(), "words_pending": self.scores.words_pending} if self.scores else {},
             "claimed_by": self.claimed_by or None,
             "source": c.source,
         }

@@ -431,8 +431,10 @@ def test_flag_leaves_words_for_the_reader_and_show_computes_and_stores_them(tmp_
             assert not stored.words_pending and "Vollidiot" in stored.toxic_words
             continue
         assert stored.words_pending and stored.toxic_words == ()
+        (listed_item,) = json.loads(invoke("list", "--json").stdout)
+        assert listed_item["scores"]["words_pending"] is True and listed_item["scores"]["toxic_words"] == []
         shown = json.loads(invoke("show", "t1", "--json").stdout)
-        assert "Vollidiot" in shown["scores"]["toxic_words"]
+        assert "Vollidiot" in shown["scores"]["toxic_words"] and shown["scores"]["words_pending"] is False
         again = Queue(open_db(db)).require("t1").scores
         assert (
             again is not None and not again.words_pending and again.toxic_words == tuple(shown["scores"]["toxic_words"])
