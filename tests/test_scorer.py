@@ -289,22 +289,14 @@ def test_bench_reports_its_path_and_a_ratio_against_the_naive_loop(scorer) -> No
 
 @pytest.mark.model
 def test_batches_scored_side_by_side_give_the_scores_of_one_at_a_time(scorer) -> None:
-    """`flag` and `score` score two batches at once (score_batches): the same scores as `score`, in the order
-    given, and an article two batches share is embedded once."""
+    """`flag` and `score` score two batches at once (score_batches): the same scores as `score` on each worker's
+    share of the cores, in the order given, and an article two batches share is embedded once."""
     import torch
 
     from moderator.scoring.bench import generate_corpus
 
     pairs = generate_corpus(48, per_article=24)
     batches = [pairs[i : i + 8] for i in range(0, len(pairs), 8)]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads // 2))  # each worker's share: the same kernels, so the same bf16 sums
-    try:
-        scorer._articles.clear()
-        one_at_a_time = [scorer.score(batch) for batch in batches]
-    finally:
-        torch.set_num_threads(threads)
-    scorer._articles.clear()
     embedded: list[str] = []
     encode_passages = scorer.backbone.encode_passages
 
@@ -312,13 +304,25 @@ def test_batches_scored_side_by_side_give_the_scores_of_one_at_a_time(scorer) ->
         embedded.extend(texts)
         return encode_passages(texts, *args, **kwargs)
 
-    workers, scorer.batch_workers = scorer.batch_workers, 2
-    scorer.backbone.encode_passages = counting
+    threads, workers, words_from = torch.get_num_threads(), scorer.batch_workers, scorer.words_from
+    scorer.batch_workers, scorer.words_from = 2, float("inf")  # as flag runs: words when a person reads them
     try:
+        torch.set_num_threads(max(1, threads // 2))  # each worker's share: the same kernels, so the same bf16 sums
+        scorer._articles.clear()
+        one_at_a_time = [scorer.score(batch) for batch in batches]
+        torch.set_num_threads(threads)
+        scorer._articles.clear()
+        scorer.backbone.encode_passages = counting
         side_by_side = list(scorer.score_batches(iter(batches)))
-    finally:
-        scorer.batch_workers = workers
         del scorer.backbone.encode_passages
+        scorer.words_from = words_from  # words while scoring: one batch at a time (memory), same scores
+        assert [scores for _, scores in scorer.score_batches(iter(batches[:2]))] == [
+            scorer.score(batch) for batch in batches[:2]
+        ]
+    finally:
+        torch.set_num_threads(threads)
+        scorer.batch_workers, scorer.words_from = workers, words_from
+        scorer.backbone.__dict__.pop("encode_passages", None)
     assert [list(done) for done, _ in side_by_side] == batches
     for (_, got), want in zip(side_by_side, one_at_a_time, strict=True):
         assert got == want

@@ -230,17 +230,18 @@ def run_bench(
     naive_runs = [naive_baseline(pairs[:naive_comments], base_dir) for _ in range(2)]
     naive_cps = statistics.fmean(naive_runs)
     choice = scorer.precision
+    words_during = scorer.words_edge < scorer.words_until  # flag --words-now: one batch at a time
     return BenchResult(
         comments=len(pairs),
         naive_cps=round(naive_cps, 2),
         naive_cps_runs=[round(r, 2) for r in naive_runs],
         production_cps=round(production_cps, 2),
-        batch_workers=int(getattr(scorer, "batch_workers", 1)),
+        batch_workers=int(getattr(scorer, "batch_workers", 1)) if not words_during else 1,
         ratio=round(production_cps / naive_cps, 2),
         p50_ms=round(statistics.median(latencies), 1),
         p95_ms=round(percentile(latencies, 0.95), 1),
         new_article_p95_ms=round(percentile(new_article, 0.95), 1),
-        words_during_scoring=getattr(scorer, "words_from", float("inf")) < float("inf"),
+        words_during_scoring=words_during,
         words_p50_ms=round(statistics.median(words_ms), 1),
         words_p95_ms=round(percentile(words_ms, 0.95), 1),
         peak_rss_mb=round(rss, 1),
