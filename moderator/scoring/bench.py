@@ -149,7 +149,10 @@ def naive_baseline(pairs: list[tuple[Comment, Article]], base_dir: Path) -> floa
     """Comments/s of one-at-a-time fp32 forward passes, article re-encoded for every comment."""
     import torch
     from transformers import AutoTokenizer, BertModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()  # no load report for the pooler the baseline does not use
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     model = BertModel.from_pretrained(
         base_dir, local_files_only=True, dtype=torch.float32, add_pooling_layer=False
