@@ -422,11 +422,12 @@ class TransformerScorer:
         """Each batch with its scores, in the order given, ``batch_workers`` batches scored side by side, each in
         a thread on its share of the cores (`flag`, `score` and `bench` score the queue through this).
 
-        Why: on 2 cores, two batches at once, each on one core, scored 31 % more comments/s in bf16 (AMX) and
-        9 % more in fp32 (AVX2) than one batch at a time on both: small matmuls, attention, GELU and the Python
-        around them (tokens, n-grams, features) scale poorly over threads and not at all over batches. Batches
-        are taken from ``batches`` in the caller's thread (it may read them from its database) only as fast as
-        they are scored; the scores are the same as ``score`` gives.
+        Why: on 2 cores, two batches at once, each on one core, scored 31-43 % more comments/s in bf16 (AMX)
+        and 9-12 % more in fp32 (AVX2) than one batch at a time on both: small matmuls, attention, GELU and the
+        Python around them (tokens, n-grams, features) scale poorly over threads and not at all over batches.
+        Batches are taken from ``batches`` in the caller's thread (it may read them from its database) only as
+        fast as they are scored. The scores are those ``score`` gives on a worker's share of the cores (bf16
+        sums depend slightly on the thread count, as they do between machines).
         """
         # Words while scoring (flag --words-now) are backward passes: two at once peaked at 1.07 GB, so one batch
         # at a time then (0.96 GB).
