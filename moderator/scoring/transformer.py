@@ -25,7 +25,7 @@ import torch
 from moderator.records import HOUSE_LABEL, Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.artifacts import OFFTOPIC_WEIGHTS, ModelConfig, heads_digest
-from moderator.scoring.backbone import Attribution, Backbone, Encoded, load_backbone
+from moderator.scoring.backbone import Attribution, Backbone, Encoded, load_backbone, tune_the_allocator_for_scoring
 from moderator.scoring.body_offtopic import (
     BACKGROUND_ARTICLES,
     BACKGROUND_TOPICS,
@@ -107,6 +107,7 @@ class TransformerScorer:
             raise ValueError("only device='cpu' is supported by this build")
         model_dir = Path(model_dir) if model_dir else default_model_dir()
         config = ModelConfig.read(model_dir)
+        tune_the_allocator_for_scoring()  # before the precision probe's threads take heaps of their own
         choice = choose_precision(precision)
         base = base_dir or config.base_model or None
         backbone = load_backbone(
