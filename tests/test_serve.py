@@ -564,7 +564,7 @@ def test_sigterm_finishes_requests_in_flight_and_leaves_whole_decisions(tmp_path
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = tmp_path / "moderator.toml"
-    config.write_text("[serve]\nbatch_wait_ms = 300.0\nrate_per_s = 1000.0\nrate_burst = 1000\n")
+    config.write_text("[serve]\nbatch_wait_ms = 1000.0\nrate_per_s = 1000.0\nrate_burst = 1000\n")
     db = tmp_path / "queue.db"
     env = {**os.environ, "MODERATOR_API_KEYS": KEY, "MODERATOR_CONFIG": str(config), "HF_HUB_OFFLINE": "1"}
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
@@ -596,6 +596,9 @@ def test_sigterm_finishes_requests_in_flight_and_leaves_whole_decisions(tmp_path
                 assert time.monotonic() < deadline and process.poll() is None, "serve did not come up"
                 time.sleep(0.1)
 
+            # clients made beforehand: making one takes tens of ms, and a request sent after the signal is refused
+            clients = [httpx.Client(trust_env=False, timeout=20) for _ in range(6)]
+
             def stored(i: int) -> tuple[int, float]:
                 body = {
                     "comment": {"text": f"Beitrag {i} zur Windkraft"},
@@ -603,13 +606,13 @@ def test_sigterm_finishes_requests_in_flight_and_leaves_whole_decisions(tmp_path
                     "doNotStore": False,
                     "clientToken": f"t{i}",
                 }
-                with httpx.Client(trust_env=False, timeout=20) as client:
+                with clients[i] as client:
                     code = client.post(f"{url}/v1alpha1/comments:analyze", params={"key": KEY}, json=body).status_code
                 return code, time.monotonic()
 
             with ThreadPoolExecutor(6) as pool:
                 answers = [pool.submit(stored, i) for i in range(6)]
-                time.sleep(0.1)  # the requests now wait in the batcher's 300 ms window
+                time.sleep(0.3)  # the requests now wait in the batcher's 1 s window
                 process.send_signal(signal.SIGTERM)
                 signalled = time.monotonic()
                 results = [a.result() for a in answers]
