@@ -166,6 +166,11 @@ class WordsOnOpen:
         self._loaded = False
         self._lock = threading.Lock()
 
+    @property
+    def names_words(self) -> bool | None:
+        """Whether the loaded model names words (None until it is loaded, on the first ``fill``)."""
+        return self._words_of is not None if self._loaded else None
+
     @staticmethod
     def pending(items: Iterable[QueueItem]) -> list[QueueItem]:
         """The items scored over the model's threshold whose words were not computed yet."""

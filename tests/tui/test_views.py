@@ -326,6 +326,12 @@ async def test_words_the_model_cannot_give_say_why_once_and_the_desk_goes_on(
         assert len(loads) == 1  # not retried on every comment
         assert other.require("c2").scores.words_pending  # nothing stored
 
+    other.undo("alice", "c2")  # pending again, on top
+    quiet = make_app(db_path, "alice", clock=fixed_clock, words=WordsOnOpen(lambda: None))  # names no words
+    async with quiet.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "toxic words unavailable here (the model in use names no words)" in static_text(quiet, "#comment-head")
+
 
 async def test_the_house_label_joins_the_filters_once_scores_carry_it(app: ModeratorApp, other: Queue) -> None:
     """A model adapted to the house adds its own score; the desk then filters by it too (and not before)."""

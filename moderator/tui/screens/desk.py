@@ -198,6 +198,9 @@ class DeskScreen(DecisionsScreen):
             with self.app.worker_queue() as queue:
                 for batch in ([comment_id], ahead):  # read again: the listing's copy may be stale
                     found = words.fill(queue, [item for item in map(queue.get, batch) if item is not None])
+                    if words.names_words is False:  # e.g. the lexical test scorer
+                        self.app.call_from_thread(self._words_failed, "the model in use names no words")
+                        return
                     self.app.call_from_thread(self._words_found, found)
                     if get_current_worker().is_cancelled:
                         return
