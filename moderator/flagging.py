@@ -10,14 +10,14 @@ was judged before the reply, after it, or in an earlier, interrupted run.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moderator.desk import Desk
 from moderator.policy import Outcome, Policy
-from moderator.records import Article, Comment, QueueItem, Scores, Status
+from moderator.records import Comment, QueueItem, Scores, Status
 from moderator.scoring.base import Scorer
-from moderator.scoring.batch import score_in_turn, score_queue
+from moderator.scoring.batch import score_in_turn, score_queue, unscored_batches
 from moderator.store import Queue, StaleDecision
 
 
@@ -146,15 +146,7 @@ class Flagger:
 
     def _score_in_memory(self, on_progress: Callable[[int], None] | None) -> dict[str, Scores]:
         scores: dict[str, Scores] = {}
-        after = ""
-
-        def batches() -> Iterator[Sequence[tuple[Comment, Article]]]:
-            nonlocal after
-            while pairs := self.queue.unscored(limit=self.batch_size, after=after):
-                after = pairs[-1][0].id
-                yield pairs
-
-        for pairs, results in score_in_turn(self.scorer, batches()):
+        for pairs, results in score_in_turn(self.scorer, unscored_batches(self.queue, self.batch_size)):
             for (comment, _), result in zip(pairs, results, strict=True):
                 scores[comment.id] = result
             if on_progress:

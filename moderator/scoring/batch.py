@@ -33,15 +33,7 @@ def score_queue(
     so after a crash the next run finds exactly the comments still unscored.
     """
     scored = 0
-    after = ""
-
-    def batches() -> Iterator[Pairs]:
-        nonlocal after
-        while pairs := queue.unscored(limit=batch_size, after=after, rescore=rescore):
-            after = pairs[-1][0].id  # the next batch starts after this one, scored or not yet
-            yield pairs
-
-    for pairs, results in score_in_turn(scorer, batches()):
+    for pairs, results in score_in_turn(scorer, unscored_batches(queue, batch_size, rescore=rescore)):
         queue.save_scores(
             [(comment.id, scores, risk_score(scores)) for (comment, _), scores in zip(pairs, results, strict=True)]
         )
@@ -49,6 +41,15 @@ def score_queue(
         if on_batch:
             on_batch(len(pairs))
     return ScoreRun(scored, scorer.model_version)
+
+
+def unscored_batches(queue: Queue, batch_size: int, *, rescore: bool = False) -> Iterator[Pairs]:
+    """The unscored comments with their articles (all comments with ``rescore``), in id order, ``batch_size`` at a
+    time; each batch is read when the one before it has been taken, scored or not yet."""
+    after = ""
+    while pairs := queue.unscored(limit=batch_size, after=after, rescore=rescore):
+        after = pairs[-1][0].id
+        yield pairs
 
 
 def score_in_turn(scorer: Scorer, batches: Iterable[Pairs]) -> Iterator[tuple[Pairs, list[Scores]]]:

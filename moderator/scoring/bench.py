@@ -233,7 +233,7 @@ def run_bench(
     naive_runs = [naive_baseline(pairs[:naive_comments], base_dir) for _ in range(2)]
     naive_cps = statistics.fmean(naive_runs)
     choice = scorer.precision
-    words_during = scorer.words_edge < scorer.words_until  # flag --words-now: one batch at a time
+    words_during = scorer.words_while_scoring  # flag --words-now: one batch at a time
     return BenchResult(
         comments=len(pairs),
         naive_cps=round(naive_cps, 2),

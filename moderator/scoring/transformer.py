@@ -332,6 +332,12 @@ class TransformerScorer:
         """The toxicity from which a comment's words are computed while scoring (see ``words_from``)."""
         return max(self.model_config.toxicity.threshold, self.words_from)
 
+    @property
+    def words_while_scoring(self) -> bool:
+        """Whether scoring computes any words now (a band between ``words_edge`` and ``words_until``), as
+        `flag --words-now` asks; by default the desk computes them when a person opens a comment."""
+        return self.words_edge < self.words_until
+
     def explains(self, toxicity: float) -> bool:
         """Whether scoring computes this comment's words now: over the threshold and in the band a person reads."""
         return self.words_edge <= toxicity < self.words_until
@@ -432,7 +438,7 @@ class TransformerScorer:
         """
         # Words while scoring (flag --words-now) are backward passes: two at once peaked at 1.07 GB, so one batch
         # at a time then (0.96 GB).
-        if self.batch_workers < 2 or self.words_edge < self.words_until:
+        if self.batch_workers < 2 or self.words_while_scoring:
             for pairs in batches:
                 yield pairs, self.score(pairs)
             return
