@@ -4,7 +4,7 @@ Prints the flag report and a table: the CPU, the precision path `flag` chose (it
 the whole `flag` process (model load included) and of the naive fp32 loop of `moderator bench` on the same
 comments, measured one after the other, and their ratio. Run:
 `.venv/bin/python scripts/bench_flag.py [N] [--model NAME] [--naive-comments K]` (default 20000 comments);
-prefix `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2` to see an AVX2-only CPU.
+prefix `MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2` to see an AVX2-only CPU.
 """
 
 from __future__ import annotations

@@ -21,9 +21,11 @@ NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native
 # oneDNN ISA caps at or above which its matmuls may use native bf16 (``ONEDNN_MAX_CPU_ISA``).
 ONEDNN_BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX10_1_512", "ALL", "DEFAULT")
 # Where bf16 is not native, fp32 runs. int8 (torch's dynamic quantisation of the linear layers, per tensor
-# or per channel, with or without SmoothQuant scaling) was twice as fast but moved per-comment toxicity by
-# up to 0.33 (the shared bottom), 0.09 (the toxicity top alone) and off-topic by 0.04 (the e5 top alone),
-# past the 0.02 every path must agree within (README, speed), so it is not offered.
+# or per channel, with or without SmoothQuant scaling) was twice as fast with AVX512-VNNI and 1.5-1.7x under
+# the AVX2 cap, but moved per-comment toxicity by up to 0.33 (the shared bottom), 0.09 (the toxicity top alone)
+# and off-topic by 0.04 (the e5 top alone); even per-token activation scales move off-topic by 0.11 (the e5
+# top) and 0.05 (the shared bottom): past the 0.02 every path must agree within (scripts/avx2_ceiling.py),
+# so it is not offered.
 FALLBACK = "fp32"
 # bf16 slower than fp32 by more than this in the probe: not native, whatever the flags. Measured at the probe's
 # 256x256: native 0.5-0.6x (AMX), 0.3-1.1x (AVX512-BF16); capped to AVX2 110-145x. At 128x128 AMX's fixed cost
