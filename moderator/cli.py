@@ -18,7 +18,7 @@ import click
 
 from moderator import __version__
 from moderator.config import DEFAULT_DATA_DIR, DEFAULT_PAGES_DIR, Settings, load_settings
-from moderator.records import STATUS_FILTER_NAMES
+from moderator.records import OFF_TOPIC_NOT_JUDGED, STATUS_FILTER_NAMES
 from moderator.textsafe import one_line, printable
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def list_(
     for item in items:
         s = item.scores
         tox = f"{s.toxicity:.2f}" if s else "-"
-        off = f"{s.off_topic:.2f}" if s else "-"
+        off = f"{s.off_topic:.2f}" if s and s.off_topic is not None else "-"
         text = item.comment.title + " — " + item.comment.text if item.comment.title else item.comment.text
         click.echo(
             f"{one_line(item.comment.id, 20):<20} {item.status.value:<9} {tox:>5} {off:>5}  "
@@ -270,7 +270,8 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
     if item.scores:
         s = item.scores
         words = f" (words: {one_line(', '.join(s.toxic_words))})" if s.toxic_words else ""
-        click.echo(f"\ntoxicity {s.toxicity:.2f}{words} · off-topic {s.off_topic:.2f} · {one_line(s.model_version)}")
+        off = OFF_TOPIC_NOT_JUDGED if s.off_topic is None else f"off-topic {s.off_topic:.2f}"
+        click.echo(f"\ntoxicity {s.toxicity:.2f}{words} · {off} · {one_line(s.model_version)}")
         if s.off_topic_passage:
             score = f" ({s.passage_off_topic:.2f})" if s.passage_off_topic is not None else ""
             click.echo(f"off-topic passage{score}: {one_line(s.off_topic_passage)}")

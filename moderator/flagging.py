@@ -158,6 +158,7 @@ def score_summary(scores: Scores | None) -> str:
     """The scores behind an automatic decision, for the reason column of the log."""
     if scores is None:
         return "no scores"
-    return f"toxicity={scores.toxicity:.2f} off_topic={scores.off_topic:.2f}" + "".join(
+    off = "not-judged" if scores.off_topic is None else f"{scores.off_topic:.2f}"
+    return f"toxicity={scores.toxicity:.2f} off_topic={off}" + "".join(
         f" {label}={value:.2f}" for label, value in sorted(scores.labels.items())
     )

@@ -34,9 +34,9 @@ def risk_score(scores: Scores) -> float:
     so the maximum (not a sum) orders the queue. The fine labels (insult, threat, ...) are not calibrated
     against each other, so they explain a score but do not order the queue. A model adapted to the house
     (`train --from-decisions`) adds ``house``, the calibrated chance this house rejects the comment: it orders
-    the queue too. Ties go to the older comment.
+    the queue too. Off-topic not judged (no article) adds nothing. Ties go to the older comment.
     """
-    return max(scores.toxicity, scores.off_topic, scores.labels.get(HOUSE_LABEL, 0.0))
+    return max(scores.toxicity, scores.off_topic or 0.0, scores.labels.get(HOUSE_LABEL, 0.0))
 
 
 class Outcome(StrEnum):

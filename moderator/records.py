@@ -5,12 +5,18 @@ They are deliberately dumb dataclasses so every room can be tested without the o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from moderator.clock import iso
+
+# Articles that stand for "no article known": comments `serve` takes without one (Perspective requests with no
+# context) or under a Coral story nobody registered. Off-topic is never judged against them.
+NO_ARTICLE_ID = "perspective-no-article"
+UNKNOWN_STORY_PREFIX = "unknown-story:"
+OFF_TOPIC_NOT_JUDGED = "off-topic not judged"
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,16 @@ class Article:
         """Headline, teaser and body as one passage; whatever of them is known."""
         parts = [p for p in (self.kicker, self.headline, self.teaser, self.body) if p]
         return "\n".join(parts)
+
+    @property
+    def stands_for_none(self) -> bool:
+        """A placeholder for an article nobody sent: its comments' off-topic is not judged (None), not 0."""
+        return stands_for_no_article(self.id)
+
+
+def stands_for_no_article(article_id: str) -> bool:
+    """Whether ``article_id`` is one of `serve`'s placeholders for an unknown article."""
+    return article_id == NO_ARTICLE_ID or article_id.startswith(UNKNOWN_STORY_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -58,17 +74,23 @@ class Scores:
     ``toxic_words`` are the words that drove the toxicity score; ``off_topic_passage`` is the passage (one or
     more sentences) that strays furthest from the article. ``words_pending`` marks a score at or above the
     model's threshold whose words were not computed yet (they cost a backward pass, spent only where a person
-    reads them); the store keeps such words as NULL, an empty list meaning "computed: none".
+    reads them); the store keeps such words as NULL, an empty list meaning "computed: none". ``off_topic`` is
+    None where it was not judged: the comment came without its article (`serve`), so there was nothing to
+    judge it against; None orders, flags and filters nothing, and is shown as not judged, never as 0.
     """
 
     toxicity: float
-    off_topic: float
+    off_topic: float | None
     model_version: str
     labels: dict[str, float] = field(default_factory=dict)
     toxic_words: tuple[str, ...] = ()
     off_topic_passage: str = ""
     passage_off_topic: float | None = None  # the passage's own off-topic score
     words_pending: bool = False
+
+    def without_off_topic(self) -> Scores:
+        """These scores with off-topic not judged: for a comment whose article nobody sent."""
+        return replace(self, off_topic=None, off_topic_passage="", passage_off_topic=None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,7 +107,7 @@ class Scores:
     def from_dict(cls, data: dict[str, Any]) -> Scores:
         return cls(
             toxicity=float(data["toxicity"]),
-            off_topic=float(data["off_topic"]),
+            off_topic=None if data.get("off_topic") is None else float(data["off_topic"]),
             model_version=str(data.get("model_version", "")),
             labels={k: float(v) for k, v in (data.get("labels") or {}).items()},
             toxic_words=tuple(data.get("toxic_words") or ()),

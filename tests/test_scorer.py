@@ -261,7 +261,7 @@ def test_toxicity_alone_is_the_toxicity_of_a_full_score(scorer) -> None:
         assert only.toxicity == pytest.approx(whole.toxicity, abs=1e-4)
         assert only.labels == pytest.approx(whole.labels, abs=1e-4)
         assert only.toxic_words == whole.toxic_words and only.words_pending == whole.words_pending
-        assert only.off_topic == 0.0 and only.off_topic_passage == "" and only.passage_off_topic is None
+        assert only.off_topic is None and only.off_topic_passage == "" and only.passage_off_topic is None
 
 
 @pytest.mark.model

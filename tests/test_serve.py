@@ -161,7 +161,7 @@ def test_analyze_stores_once_per_client_token_and_the_queue_shows_it(live: Live)
     rows = [row for row in listed(live.db) if row["text"] == TOXIC + " (neu)"]
     assert len(rows) == 1
     assert rows[0]["status"] == "pending" and rows[0]["scores"]["toxicity"] > 0.8
-    assert rows[0]["scores"]["off_topic"] == 0.0 and "off-topic not judged" in rows[0]["article_headline"]
+    assert rows[0]["scores"]["off_topic"] is None and "off-topic not judged" in rows[0]["article_headline"]
     reused = live.analyze({**body, "comment": {"text": "Ganz friedlich."}})  # same token, another comment
     assert reused.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"] < 0.1
     other_key = live.analyze(body, key="k-test-2")  # the same token from another client is another comment
@@ -415,7 +415,7 @@ def test_coral_unknown_story_scores_toxicity_only_and_says_so(live: Live) -> Non
     assert response.status_code == 204  # off-topic not judged, so nothing queues it
     (row,) = [row for row in listed(live.db) if row["id"] == "coral-u1"]
     assert row["article_headline"] == "unknown story https://z.example/9 (off-topic not judged)"
-    assert row["scores"]["off_topic"] == 0.0
+    assert row["scores"]["off_topic"] is None  # not judged, not 0: `list` shows "-", the desk "n/a"
 
 
 def test_coral_edit_replaces_the_text_and_judges_again(live: Live) -> None:

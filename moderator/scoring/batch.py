@@ -54,10 +54,18 @@ def unscored_batches(queue: Queue, batch_size: int, *, rescore: bool = False) ->
 
 def score_in_turn(scorer: Scorer, batches: Iterable[Pairs]) -> Iterator[tuple[Pairs, list[Scores]]]:
     """Each batch with its scores, in order: through the scorer's ``score_batches`` where it has one (the
-    transformer scores two batches side by side), else one ``score`` call a batch."""
+    transformer scores two batches side by side), else one ``score`` call a batch.
+
+    A comment under a placeholder for an article nobody sent (`serve`'s) keeps off-topic not judged when it is
+    scored again (`score --rescore`): its placeholder headline is no article to judge it against.
+    """
     side_by_side = getattr(scorer, "score_batches", None)
-    if side_by_side is not None:
-        yield from side_by_side(batches)
-        return
-    for pairs in batches:
-        yield pairs, scorer.score(pairs)
+    scored = side_by_side(batches) if side_by_side is not None else ((p, scorer.score(p)) for p in batches)
+    for pairs, results in scored:
+        yield (
+            pairs,
+            [
+                scores.without_off_topic() if article.stands_for_none else scores
+                for (_, article), scores in zip(pairs, results, strict=True)
+            ],
+        )

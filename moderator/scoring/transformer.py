@@ -407,8 +407,8 @@ class TransformerScorer:
     def score_toxicity(self, comments: Sequence[Comment]) -> list[Scores]:
         """Toxicity and its labels alone, for comments judged against no article (the live API's pre-check).
 
-        The e5 top, a third of the encoder, is skipped; off-topic is 0 and no passage is named. Toxicity is
-        the same number ``score`` gives: the branches share nothing after the bottom layers.
+        The e5 top, a third of the encoder, is skipped; off-topic is not judged (None) and no passage is named.
+        Toxicity is the same number ``score`` gives: the branches share nothing after the bottom layers.
         """
         if not comments:
             return []
@@ -422,7 +422,7 @@ class TransformerScorer:
             fields = self._toxicity(enc, fused_logits[i])
             if houses is not None:
                 fields["labels"][HOUSE_LABEL] = round(float(houses[i]), 4)
-            out.append(Scores(off_topic=0.0, **fields))
+            out.append(Scores(off_topic=None, **fields))
         return out
 
     def score_batches(self, batches: Iterable[Pairs]) -> Iterator[tuple[Pairs, list[Scores]]]:

@@ -32,7 +32,7 @@ from moderator.serve.batcher import MicroBatcher
 from moderator.serve.coral import SIGNATURE_HEADER, coral_answer, parse_coral, signature_matches
 from moderator.serve.discovery import discovery_document
 from moderator.serve.errors import ApiError, BadRequest
-from moderator.serve.intake import DbThread, Intake, no_article, toxicity_only, unknown_story
+from moderator.serve.intake import DbThread, Intake, no_article, unknown_story
 from moderator.serve.limits import RateLimiter, read_body
 from moderator.serve.perspective import (
     TOXICITY_ATTRIBUTES,
@@ -97,9 +97,9 @@ class Server:
         """Scores from the batcher; without an article, toxicity only (off-topic not judged, and not computed
         where the scorer can skip it: a third of the encoder)."""
         if article is None and self.batcher.scores_toxicity_alone:
-            return toxicity_only(await self.batcher.score(comment, None))
+            return (await self.batcher.score(comment, None)).without_off_topic()
         scores = await self.batcher.score(comment, article or no_article())
-        return scores if article is not None else toxicity_only(scores)
+        return scores if article is not None else scores.without_off_topic()
 
     async def with_words(self, comment: Comment, article: Article | None, scores: Scores) -> Scores:
         """``scores`` with the words that drove toxicity, where scoring left them pending.

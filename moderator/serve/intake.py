@@ -10,25 +10,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from moderator.desk import Desk
 from moderator.flagging import score_summary
 from moderator.policy import Outcome, Policy, risk_score
-from moderator.records import Action, Article, Comment, Decision, QueueItem, Scores, Status
+from moderator.records import (
+    NO_ARTICLE_ID,
+    OFF_TOPIC_NOT_JUDGED,
+    UNKNOWN_STORY_PREFIX,
+    Action,
+    Article,
+    Comment,
+    Decision,
+    QueueItem,
+    Scores,
+    Status,
+)
 from moderator.store import Queue, open_db
 
 T = TypeVar("T")
-NO_ARTICLE_ID = "perspective-no-article"
-OFF_TOPIC_NOT_JUDGED = "off-topic not judged"
 _PARENT_OUTCOME = {Status.APPROVED: Outcome.APPROVE, Status.REJECTED: Outcome.REJECT, Status.FLAGGED: Outcome.QUEUE}
-
-
-def toxicity_only(scores: Scores) -> Scores:
-    """Scores of a comment whose article is unknown: off-topic was not judged, so it orders and flags nothing."""
-    return replace(scores, off_topic=0.0, off_topic_passage="", passage_off_topic=None)
 
 
 def no_article() -> Article:
@@ -39,7 +43,7 @@ def no_article() -> Article:
 def unknown_story(story_id: str, url: str) -> Article:
     """A placeholder for a Coral story nobody registered; the desk shows why its comments lack off-topic."""
     return Article(
-        id=f"unknown-story:{story_id}",
+        id=f"{UNKNOWN_STORY_PREFIX}{story_id}",
         headline=f"unknown story {url or story_id} ({OFF_TOPIC_NOT_JUDGED})",
         url=url,
         source="coral",

@@ -179,7 +179,9 @@ def attribute_value(scores: Scores, name: str) -> float:
     """Our scores as one Perspective attribute (the mapping in the module docstring)."""
     if name == "TOXICITY":
         return scores.toxicity
-    if name == "OFF_TOPIC":
+    if name == "OFF_TOPIC":  # only asked with an article (parse refuses it without one), so always judged
+        if scores.off_topic is None:
+            raise ValueError("OFF_TOPIC asked of a comment whose off-topic was not judged")
         return scores.off_topic
     if name == "SEVERE_TOXICITY":
         abuse = scores.labels.get("abuse")

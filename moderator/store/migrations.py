@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from moderator.records import Status
+from moderator.records import NO_ARTICLE_ID, UNKNOWN_STORY_PREFIX, Status
 from moderator.store.errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
@@ -190,3 +190,17 @@ def m004_decisions_hash_chain(db: Database) -> None:
         db.execute("UPDATE decisions SET prev_hash = ?, row_hash = ? WHERE id = ?", [prev, digest, row["id"]])
         prev = digest
     db.execute(_append_only_trigger("UPDATE"))
+
+
+@migrations()
+def m005_off_topic_not_judged(db: Database) -> None:
+    """Off-topic of a comment `serve` took without its article was stored as 0.0; it was never judged: NULL.
+
+    The risk column is unchanged (0.0 added nothing to it). The decision log keeps the scores as they were
+    logged, being append-only.
+    """
+    db.execute(
+        "UPDATE scores SET off_topic = NULL, off_topic_passage = '', passage_off_topic = NULL WHERE comment_id IN "
+        "(SELECT id FROM comments WHERE article_id = ? OR substr(article_id, 1, ?) = ?)",
+        [NO_ARTICLE_ID, len(UNKNOWN_STORY_PREFIX), UNKNOWN_STORY_PREFIX],
+    )

@@ -359,3 +359,28 @@ async def test_without_house_scores_the_label_cycle_has_no_house(app: ModeratorA
         await pilot.press("l", "l", "l")  # toxicity, off-topic, back to none
         await settle(pilot)
         assert "≥" not in status_text(app) and len(shown_ids(app)) == 7
+
+
+async def test_off_topic_not_judged_shows_as_such_never_as_zero(app: ModeratorApp, other: Queue) -> None:
+    """A comment `serve` took without its article: the row says n/a, the detail says not judged."""
+    from moderator.records import NO_ARTICLE_ID, OFF_TOPIC_NOT_JUDGED, Article, Scores
+
+    placeholder = Article(id=NO_ARTICLE_ID, headline=f"(sent without an article: {OFF_TOPIC_NOT_JUDGED})")
+    alone = Comment(id="c0", article_id=NO_ARTICLE_ID, text="Was für ein Quatsch.", posted_at="2026-11-02T09:00:00Z")
+    other.add([placeholder], [alone])
+    scores = Scores(toxicity=0.97, off_topic=None, model_version="m+fp32")
+    other.save_scores([("c0", scores, risk_score(scores))])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        ids = shown_ids(app)
+        at = ids.index("c0")
+        risks = [risk_score(other.require(i).scores) for i in ids]  # toxicity alone orders it among the rest
+        assert min(risks[:at]) >= 0.97 > max(risks[at + 1 :])
+        row = row_texts(app)[at]
+        assert "n/a" in row and ".00" not in row
+        for _ in range(at):
+            await pilot.press("j")
+        await settle(pilot)
+        assert current_id(app) == "c0"
+        head = static_text(app, "#comment-head")
+        assert f"toxicity 0.97 · {OFF_TOPIC_NOT_JUDGED} ·" in head and "off-topic 0.00" not in head

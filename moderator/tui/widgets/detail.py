@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from moderator.policy import Policy
-from moderator.records import QueueItem
+from moderator.records import OFF_TOPIC_NOT_JUDGED, QueueItem
 from moderator.tui.data import CommentDetail
 from moderator.tui.safe_text import comment_text, safe_block, safe_line
 from moderator.tui.widgets.rows import STATUS_LABEL, age
@@ -39,7 +39,7 @@ def _passage(detail: CommentDetail, edge: float) -> str:
     s = detail.item.scores
     if s is None or not s.off_topic_passage:
         return ""
-    return s.off_topic_passage if max(s.off_topic, s.passage_off_topic or 0.0) >= edge else ""
+    return s.off_topic_passage if max(s.off_topic or 0.0, s.passage_off_topic or 0.0) >= edge else ""
 
 
 class CommentView(VerticalScroll):
@@ -92,7 +92,8 @@ class CommentView(VerticalScroll):
             labels = ", ".join(f"{k} {v:.2f}" for k, v in sorted(s.labels.items()))
             head.append(f"\ntoxicity {s.toxicity:.2f}" + (f" ({labels})" if labels else ""))
             passage = f" (passage {s.passage_off_topic:.2f})" if s.passage_off_topic is not None else ""
-            head.append(f" · off-topic {s.off_topic:.2f}{passage} · ")  # a drifting comment: passage >> whole
+            off = OFF_TOPIC_NOT_JUDGED if s.off_topic is None else f"off-topic {s.off_topic:.2f}{passage}"
+            head.append(f" · {off} · ")  # a drifting comment: passage >> whole
             head.append_text(safe_line(s.model_version, "dim", width=40))
             legend = [
                 Text(name, style=self._style(kind))

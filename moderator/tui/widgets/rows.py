@@ -81,6 +81,9 @@ def row(
     text.append(f"{STATUS_LABEL[item.status]:8} ", style(f"queue-list--{item.status.value}"))
     if item.scores:
         for score, edge in zip((item.scores.toxicity, item.scores.off_topic), edges, strict=True):
+            if score is None:  # off-topic not judged: the comment came without its article
+                text.append(f"{'     n/a':{SCORE_W}}", style("queue-list--dim"))
+                continue
             text.append(f"{bar(score):{SCORE_W}}", style("queue-list--high" if score >= edge else "queue-list--low"))
     else:
         text.append(f"{'unscored':{SCORE_W * 2}}", style("queue-list--dim"))
