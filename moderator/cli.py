@@ -720,6 +720,13 @@ def _print_label_table(report: dict[str, Any]) -> None:
                     f"{'-' if v is None else (f'{v:.4f}' if isinstance(v, float) else str(v)):>17}" for v in cells
                 )
             )
+    off = report.get("off_topic")
+    if isinstance(off, dict) and off.get("n_under_a_body"):
+        under, body_at = off["n_under_a_body"], off["threshold_under_a_body"]
+        rest = "" if under == off["n"] else f"; the rest by the title head at {off['threshold']:.4f}"
+        click.echo(
+            f"off-topic: {under} of {off['n']} under an article body, judged by the body model at {body_at:.4f}{rest}"
+        )
     click.echo(f"model: {report.get('model_version', '')}")
 
 

@@ -49,8 +49,9 @@ def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
     return (prf(y, pred)[2] + prf(~y, ~pred)[2]) / 2.0
 
 
-def binary_report(y: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, float | int | None]:
-    """All metrics for one label; ``pred = score >= threshold``."""
+def binary_report(y: np.ndarray, s: np.ndarray, threshold: float | np.ndarray) -> dict[str, float | int | None]:
+    """All metrics for one label; ``pred = score >= threshold``, where ``threshold`` may be one per record
+    (records judged by different heads); ``threshold`` in the report is then None, for the caller to name."""
     y, s = np.asarray(y, bool), np.asarray(s, float)
     pred = s >= threshold
     p, r, f = prf(y, pred)
@@ -63,7 +64,7 @@ def binary_report(y: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, f
         "recall": r,
         "f1": f,
         "macro_f1": macro_f1(y, pred),
-        "threshold": float(threshold),
+        "threshold": float(threshold) if np.ndim(threshold) == 0 else None,
     }
 
 

@@ -153,3 +153,48 @@ def test_cli_evaluate_reads_a_directory_of_labelled_pages(tmp_path) -> None:
     (tmp_path / "pages" / "x.labels.json").write_text("{}")
     bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "pages"), "--model", "lexical-fake", "--db", db])
     assert bad.exit_code == 1 and "no page x.txt beside it" in bad.stderr
+
+
+BODY = " ".join(f"Satz {i} des Artikels über den Ausbau der Windkraft in Bayern." for i in range(10))
+
+
+class TwoHeadStub:
+    """A scorer with a body model: 0.4 off-topic for every comment, title threshold 0.5, body threshold 0.3."""
+
+    model_version = "stub-2"
+    thresholds = {"toxic": 0.5, "off_topic": 0.5, "off_topic_body": 0.3}
+
+    def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
+        return [Scores(0.1, 0.4, self.model_version) for _ in pairs]
+
+
+def test_off_topic_is_judged_at_the_threshold_of_the_head_that_scored_it() -> None:
+    """0.4 is off-topic under a body (the body model's 0.3) and not under a headline (the title head's 0.5)."""
+    records = [
+        {"text": "x", "off_topic": True, "article_title": "Windkraft", "article_body": BODY},
+        {"text": "y", "off_topic": True, "article_title": "Windkraft"},
+        {"text": "z", "off_topic": True, "article_title": "Windkraft", "article_body": "Nur ein kurzer Teaser."},
+    ]
+    off = evaluate_records(TwoHeadStub(), records)["off_topic"]
+    assert off["recall"] == pytest.approx(1 / 3)  # only the comment under the long body is caught
+    assert (off["threshold"], off["threshold_under_a_body"], off["n_under_a_body"]) == (0.5, 0.3, 1)
+
+
+def test_cli_evaluate_names_both_thresholds(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from moderator import cli
+
+    monkeypatch.setattr(cli, "load_scorer_for", lambda settings: TwoHeadStub())
+    path = tmp_path / "e.jsonl"
+    path.write_text(
+        json.dumps({"text": "x", "off_topic": True, "article_title": "W", "article_body": BODY})
+        + "\n"
+        + json.dumps({"text": "y", "off_topic": False, "article_title": "W"})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli.main, ["evaluate", str(path), "--db", str(tmp_path / "q.db")])
+    assert result.exit_code == 0, result.output
+    assert "off-topic: 1 of 2 under an article body, judged by the body model at 0.3000" in result.stdout
+    assert "the rest by the title head at 0.5000" in result.stdout

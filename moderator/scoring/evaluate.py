@@ -20,6 +20,7 @@ from moderator.metrics import binary_report, roc_auc
 from moderator.policy import Outcome, Policy
 from moderator.records import Article, Comment
 from moderator.scoring.base import Scorer
+from moderator.scoring.body_offtopic import article_sentences
 
 EVAL_LABELS = ("toxic", "off_topic")
 _SCORE_FIELD = {"toxic": "toxicity", "off_topic": "off_topic"}
@@ -86,8 +87,14 @@ def scorer_thresholds(scorer: Scorer) -> dict[str, float]:
 
 def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``{"toxic": {...}, "off_topic": {...}, "model_version": str}``: per label n, roc_auc,
-    average_precision, precision, recall, f1, macro_f1 and threshold (``{"n": 0}`` where none is labelled)."""
-    scores = scorer.score(_pairs(records)) if records else []
+    average_precision, precision, recall, f1, macro_f1 and threshold (``{"n": 0}`` where none is labelled).
+
+    Off-topic under an article body long enough for the body model is judged at that model's threshold, under
+    a headline at the title head's, as scoring decides: ``off_topic`` then adds ``threshold_under_a_body`` and
+    ``n_under_a_body``.
+    """
+    pairs = _pairs(records)
+    scores = scorer.score(pairs) if records else []
     thresholds = scorer_thresholds(scorer)
     out: dict[str, dict[str, Any]] = {}
     for label in EVAL_LABELS:
@@ -97,9 +104,29 @@ def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[
             continue
         y = np.array([records[i][label] for i in idx], bool)
         s = np.array([getattr(scores[i], _SCORE_FIELD[label]) for i in idx], float)
-        out[label] = binary_report(y, s, thresholds[label])
+        if label == "off_topic":
+            out[label] = off_topic_report(y, s, [pairs[i][1] for i in idx], thresholds)
+        else:
+            out[label] = binary_report(y, s, thresholds[label])
     out["model_version"] = scorer.model_version  # type: ignore[assignment]  # a string beside the two dicts
     return out
+
+
+def off_topic_report(
+    y: np.ndarray, s: np.ndarray, articles: Sequence[Article], thresholds: dict[str, float]
+) -> dict[str, Any]:
+    """``binary_report`` for off-topic, each comment at the threshold of the head that judged it: the body
+    model's under an article body long enough for it, the title head's under a headline (or a teaser)."""
+    if "off_topic_body" not in thresholds:
+        return binary_report(y, s, thresholds["off_topic"])
+    under_body = np.array([bool(article_sentences(article)) for article in articles], bool)
+    per_comment = np.where(under_body, thresholds["off_topic_body"], thresholds["off_topic"])
+    return {
+        **binary_report(y, s, per_comment),
+        "threshold": thresholds["off_topic"],
+        "threshold_under_a_body": thresholds["off_topic_body"],
+        "n_under_a_body": int(under_body.sum()),
+    }
 
 
 LONG_WORDS = 80  # drift is measured against on-topic comments at least this long: length is not evidence
@@ -132,7 +159,7 @@ def evaluate_pages(scorer: Scorer, pages: Sequence[LabelledPage], policy: Policy
         "pages": len(pages),
         "comments": len(pairs),
         "toxic": binary_report(toxic, tox_s, thresholds["toxic"]),
-        "off_topic": binary_report(off, off_s, thresholds.get("off_topic_body", thresholds["off_topic"])),
+        "off_topic": off_topic_report(off, off_s, [article for _, article in pairs], thresholds),
         "wholly_off_topic_vs_rest_roc_auc": roc_auc(off & ~drift, off_s),
         "drift": {
             "n": int(drift.sum()),
