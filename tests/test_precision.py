@@ -17,9 +17,18 @@ import pytest
 
 from tests.fixtures import REPO
 
+# Long enough for the body off-topic model (MIN_BODY_SENTENCES sentences of some length), so both off-topic
+# heads are on every path; a three-sentence teaser is read by the title head.
 WIND_BODY = (
-    "In Bayern gilt seit Jahren die strengste Abstandsregel für Windräder. Die Staatsregierung will sie nun "
-    "lockern, damit mehr Anlagen gebaut werden können. Kommunen und Bürgerinitiativen sind gespalten."
+    "In Bayern gilt seit Jahren die strengste Abstandsregel für Windräder in ganz Deutschland. "
+    "Die Staatsregierung will sie nun lockern, damit mehr Anlagen gebaut werden können. "
+    "Kommunen und Bürgerinitiativen sind über den Vorschlag gespalten. "
+    "Bisher musste ein Windrad zehnmal so weit vom nächsten Wohnhaus entfernt stehen, wie es hoch ist. "
+    "Künftig sollen in Wäldern und an Autobahnen 1000 Meter genügen. "
+    "Die Opposition hält das für zu zaghaft und fordert die Abschaffung der Regel. "
+    "Naturschützer warnen vor Eingriffen in geschützte Waldgebiete. "
+    "Die Energieversorger rechnen mit mehreren hundert neuen Anlagen bis zum Ende des Jahrzehnts. "
+    "Ob die Netze den zusätzlichen Strom aufnehmen können, ist noch offen."
 )
 AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 COMMENTS = [
@@ -76,6 +85,13 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     runs["avx2-auto"] = scored_with(tmp, "avx2-auto", "auto", AVX2_ONLY)
     runs["avx2-bf16"] = scored_with(tmp, "avx2-bf16", "bf16", AVX2_ONLY)  # the slow emulated path
     return runs
+
+
+def test_the_body_is_long_enough_for_the_body_model() -> None:
+    from moderator.records import Article
+    from moderator.scoring.body_offtopic import article_sentences
+
+    assert article_sentences(Article(id="wind-body", headline="Windkraft in Bayern", body=WIND_BODY))
 
 
 @pytest.mark.model

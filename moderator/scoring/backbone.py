@@ -21,7 +21,15 @@ from torch import nn
 
 from moderator.scoring.artifacts import LABELS, QUERY_PREFIX, TOXICITY_WEIGHTS
 from moderator.scoring.convert import ensure_base_model
-from moderator.scoring.encoder import BATCH_OVERHEAD_TOKENS, embed, length_batches, mean_pool, pad_batch, run_layers
+from moderator.scoring.encoder import (
+    BATCH_OVERHEAD_TOKENS,
+    embed,
+    length_batches,
+    mean_pool,
+    pad_batch,
+    run_layers,
+    scoring_dtypes,
+)
 from moderator.scoring.offtopic import passage_windows, unit
 from moderator.scoring.text import comment_text, sentence_spans, span_token_rows
 
@@ -98,8 +106,10 @@ class ToxicityTop(nn.Module):
         self.head = nn.Linear(hidden, len(labels))
         self.labels = labels
 
-    def states(self, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
-        return run_layers(self.layers, x, mask, dropout)
+    def states(
+        self, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0, matmul_dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        return run_layers(self.layers, x, mask, dropout, matmul_dtype)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
         h = mean_pool(self.states(x, mask, dropout), mask)
@@ -125,6 +135,7 @@ class ToxicityTop(nn.Module):
         top = cls.from_base(model, n_frozen, labels)
         state = load_file(str(Path(model_dir) / TOXICITY_WEIGHTS))
         top.load_state_dict({k: v.to(dtype) for k, v in state.items()}, assign=True)
+        scoring_dtypes(top.layers, dtype)  # LayerNorms in fp32 (layer_forward's residual stream)
         top.head.float()  # the heads read fp32 pooled states
         return top.eval()
 
@@ -204,15 +215,14 @@ class Backbone:
         self.tok, self.model, self.n_frozen, self.tox_top = tok, model, n_frozen, tox_top
         self.max_length, self.article_max_length, self.precision = max_length, article_max_length, precision
         self.prefix_ids = tok(query_prefix.strip(), add_special_tokens=False)["input_ids"]
-        self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32  # what the layers compute in
+        # What comments' matmuls compute in (bf16 on the bf16 path; None: fp32); the residual stream is fp32 on
+        # every path, and articles are embedded in fp32 arithmetic (see encode_passages).
+        self.matmul_dtype = torch.bfloat16 if precision == "bf16" else None
         self.query_prefix = query_prefix
         self.batch_overhead = BATCH_OVERHEAD_TOKENS[precision]
 
     def _batches(self, lengths: list[int], max_batch: int) -> list[list[int]]:
         return length_batches(lengths, max_batch, self.batch_overhead)
-
-    def _autocast(self) -> torch.autocast:
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def _prepare(self, text: str, max_length: int | None = None) -> tuple[list[int], list[tuple[int, int]]]:
         enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -237,8 +247,7 @@ class Backbone:
         with torch.inference_mode(False), torch.enable_grad():
             xs = x.clone().requires_grad_(True)  # a clone outside inference mode is a normal tensor
             m = mask.clone()
-            with self._autocast():
-                h = top.states(xs, m).float()
+            h = top.states(xs, m, matmul_dtype=self.matmul_dtype).float()
             logit = top.head(mean_pool(h, m))[:, 0]
             (grad,) = torch.autograd.grad(logit.sum(), xs)
         return (grad.float() * xs.detach().float()).sum(-1)
@@ -278,15 +287,16 @@ class Backbone:
                 for j, i in enumerate(idx)
                 if off_topic and not (read_further and read_further[i] and len(prepared[i][0]) >= cut)
             ]
-            with self._autocast():
-                x = embed(self.model.embeddings, ids, self.dtype)
-                x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
-                e5 = None
-                if e5_rows:
-                    width = int(mask[e5_rows].sum(1).max())  # these rows' own longest
-                    e5_mask = mask[e5_rows, :width]
-                    e5 = run_layers(self.model.encoder.layer[self.n_frozen :], x[e5_rows, :width], e5_mask).float()
-                tox = self.tox_top.states(x, mask).float() if with_toxicity else None
+            matmul = self.matmul_dtype
+            x = embed(self.model.embeddings, ids, torch.float32)
+            x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask, matmul_dtype=matmul)
+            e5 = None
+            if e5_rows:
+                width = int(mask[e5_rows].sum(1).max())  # these rows' own longest
+                e5_mask = mask[e5_rows, :width]
+                top = self.model.encoder.layer[self.n_frozen :]
+                e5 = run_layers(top, x[e5_rows, :width], e5_mask, matmul_dtype=matmul).float()
+            tox = self.tox_top.states(x, mask, matmul_dtype=matmul).float() if with_toxicity else None
             pooled = mean_pool(e5, e5_mask) if e5 is not None else None
             where = {j: k for k, j in enumerate(e5_rows)}
             encs = []
@@ -327,9 +337,8 @@ class Backbone:
         out: list[Attribution | None] = [None] * len(texts)
         for idx in self._batches([len(seq) for seq, _ in prepared], ATTRIBUTION_BATCH):
             ids, mask = pad_batch([prepared[i][0] for i in idx], self.tok.pad_token_id)
-            with self._autocast():
-                x = embed(self.model.embeddings, ids, self.dtype)
-                x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask)
+            x = embed(self.model.embeddings, ids, torch.float32)
+            x = run_layers(self.model.encoder.layer[: self.n_frozen], x, mask, matmul_dtype=self.matmul_dtype)
             contrib = self.attribute(x, mask).numpy()
             for row, i in enumerate(idx):
                 offs = prepared[i][1]
@@ -391,7 +400,13 @@ class Backbone:
 
     @torch.inference_mode()
     def encode_passages(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        """e5 vectors ("query: " prefix, symmetric similarity) of article texts, head-truncated."""
+        """e5 vectors ("query: " prefix, symmetric similarity) of article texts, head-truncated.
+
+        In fp32 arithmetic on every path (over bf16-stored weights on the bf16 path): an article is embedded
+        once and read by every comment under it, and off-topic compares cosines of a narrow range, so bf16
+        articles alone moved off-topic by up to 0.018 between paths on the labelled pages. It costs the bf16
+        path about 5 % on the bench (50 comments an article), less under real threads.
+        """
         seqs = []
         for t in texts:
             ids = self.prefix_ids + self.tok(t, add_special_tokens=False)["input_ids"]
@@ -399,9 +414,8 @@ class Backbone:
         out = np.zeros((len(seqs), self.model.config.hidden_size), np.float32)
         for idx in self._batches([len(seq) for seq in seqs], batch_size):
             ids, mask = pad_batch([seqs[i] for i in idx], self.tok.pad_token_id)
-            with self._autocast():
-                x = embed(self.model.embeddings, ids, self.dtype)
-                x = run_layers(self.model.encoder.layer, x, mask).float()
+            x = embed(self.model.embeddings, ids, torch.float32)
+            x = run_layers(self.model.encoder.layer, x, mask)  # fp32 arithmetic on every path
             pooled = mean_pool(x, mask).numpy()
             for j, i in enumerate(idx):
                 out[i] = unit(pooled[j])
@@ -424,19 +438,16 @@ def load_backbone(
 
     Training fits the toxicity fusion and the off-topic head through this same loader, so what they are
     calibrated on is what ``score`` computes: bf16 weights move logits enough to shift held-out macro-F1 by
-    0.01, and a comment is cut at the same ``max_length``. ``precision`` is "bf16" (bf16 weights, autocast)
-    or "fp32"; the word matrix stays memory-mapped fp16 on both.
+    0.01, and a comment is cut at the same ``max_length``. ``precision`` is "bf16" (the linear layers' weights
+    in bf16, LayerNorms and the residual stream in fp32: ``encoder.layer_forward``) or "fp32"; the word matrix
+    stays memory-mapped fp16 on both.
     """
     tune_the_allocator_for_scoring()
     # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
     # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
     model, base_path = load_encoder_weights(base_dir, allow_download)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    words = model.embeddings.word_embeddings
-    for module in model.modules():
-        if module is not words:
-            for param in module.parameters(recurse=False):
-                param.data = param.data.to(dtype)
+    scoring_dtypes(model, dtype, skip=model.embeddings.word_embeddings)
     top = ToxicityTop.load(toxicity_dir, model, n_frozen, labels, dtype) if toxicity_dir else None
     return Backbone(
         _scoring_tokenizer(base_path), model, n_frozen, top, max_length, article_max_length, query_prefix, precision

@@ -21,23 +21,35 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
     return ((1.0 - attention_mask[:, None, None, :].to(dtype)) * neg).to(dtype)
 
 
-def layer_forward(layer: Any, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
-    """One ``BertLayer`` (post-LayerNorm) on [B, T, H] states with an additive [B, 1, 1, T] mask."""
+def layer_forward(
+    layer: Any, x: torch.Tensor, mask: torch.Tensor, dropout: float = 0.0, matmul_dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """One ``BertLayer`` (post-LayerNorm) on [B, T, H] states with an additive [B, 1, 1, T] mask.
+
+    ``matmul_dtype`` (bf16 on the bf16 path) is what the matmuls, attention and GELU compute in; the residual
+    stream and the LayerNorms stay in ``x``'s dtype (fp32). Why: a bf16 residual stream rounded the states
+    after every layer, and off-topic, which compares e5 cosines of a narrow range, moved by up to 0.029 between
+    the bf16 and fp32 paths on the labelled pages (0.022 with the stream in fp32, 0.012 with articles also
+    embedded in fp32 arithmetic; see ``Backbone``). ``None``: the matmuls in ``x``'s dtype (or autocast's,
+    in training), as before.
+    """
     att = layer.attention
     b, t, h = x.shape
     heads = att.self.num_attention_heads
     hd = h // heads
-
+    compute = matmul_dtype or x.dtype
+    inputs = x.to(compute)
     q, k, v = (
-        linear(x, lin).view(b, t, heads, hd).transpose(1, 2) for lin in (att.self.query, att.self.key, att.self.value)
+        linear(inputs, lin).view(b, t, heads, hd).transpose(1, 2)
+        for lin in (att.self.query, att.self.key, att.self.value)
     )
-    ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(x.dtype), dropout_p=dropout)
+    ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(compute), dropout_p=dropout)
     ctx = ctx.transpose(1, 2).reshape(b, t, h)
     y = F.dropout(linear(ctx, att.output.dense), dropout, layer.training)
-    x = att.output.LayerNorm(x + y)
-    mid = F.gelu(linear(x, layer.intermediate.dense))
+    x = att.output.LayerNorm(x + y.to(x.dtype))
+    mid = F.gelu(linear(x.to(compute), layer.intermediate.dense))
     y = F.dropout(linear(mid, layer.output.dense), dropout, layer.training)
-    return layer.output.LayerNorm(x + y)
+    return layer.output.LayerNorm(x + y.to(x.dtype))
 
 
 ROW_STEP = 256  # bf16 matmuls run on a row count rounded up to this
@@ -52,6 +64,8 @@ def linear(x: torch.Tensor, layer: Any) -> torch.Tensor:
     of 256 rows joined by ``torch.cat``: the joining and the loop cost 5 % of bf16 scoring. Rows are
     independent, so the numbers are those of an unpadded call.
     """
+    if layer.weight.dtype == torch.bfloat16 and x.dtype == torch.float32:  # fp32 arithmetic over bf16 weights
+        return F.linear(x, layer.weight.float(), layer.bias.float())  # (articles on the bf16 path)
     if x.dtype != torch.bfloat16:
         return layer(x)
     flat = x.reshape(-1, x.shape[-1])
@@ -107,11 +121,29 @@ def embed(embeddings: Any, ids: torch.Tensor, dtype: torch.dtype) -> torch.Tenso
     return embeddings.LayerNorm(x)
 
 
-def run_layers(layers: Any, x: torch.Tensor, attention_mask: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+def run_layers(
+    layers: Any,
+    x: torch.Tensor,
+    attention_mask: torch.Tensor,
+    dropout: float = 0.0,
+    matmul_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
     mask = additive_mask(attention_mask, x.dtype)
     for layer in layers:
-        x = layer_forward(layer, x, mask, dropout)
+        x = layer_forward(layer, x, mask, dropout, matmul_dtype)
     return x
+
+
+def scoring_dtypes(module: torch.nn.Module, matmul_dtype: torch.dtype, skip: torch.nn.Module | None = None) -> None:
+    """Linear layers' weights in ``matmul_dtype``, every other parameter (LayerNorms, position and type
+    embeddings) in fp32, ``skip`` (the memory-mapped word matrix) untouched: what ``layer_forward`` reads."""
+    for sub in module.modules():
+        if sub is skip:
+            continue
+        weight = getattr(sub, "weight", None)
+        is_linear = isinstance(weight, torch.Tensor) and weight.dim() == 2 and getattr(sub, "bias", None) is not None
+        for param in sub.parameters(recurse=False):
+            param.data = param.data.to(matmul_dtype if is_linear else torch.float32)
 
 
 def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

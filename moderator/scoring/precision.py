@@ -112,7 +112,8 @@ def choose_precision(requested: str | None = None) -> PrecisionChoice:
     """The path to run: ``requested`` (flag or MODERATOR_PRECISION) unless 'auto', else by the CPU."""
     requested = (requested or "auto").strip().lower()
     if requested not in CHOICES:
-        raise ValueError(f"precision {requested!r}: expected one of {', '.join(CHOICES)}")
+        why = " (int8 is not offered: it moved scores past the 0.02 every path keeps)" if requested == "int8" else ""
+        raise ValueError(f"precision {requested!r}: expected one of {', '.join(CHOICES)}{why}")
     capability = cpu_capability()
     native, evidence = native_bf16()
     if requested != "auto":
