@@ -443,8 +443,9 @@ def load_backbone(
     stays memory-mapped fp16 on both.
     """
     tune_the_allocator_for_scoring()
-    # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. Everything but the
-    # word matrix then moves to the compute dtype; the word matrix stays mapped (see encoder.embed).
+    # fp16 is the converted file's own dtype: loading it is a memory map, not a copy. The linear layers then
+    # move to the compute dtype, LayerNorms and small embeddings to fp32; the word matrix stays mapped
+    # (see encoder.embed).
     model, base_path = load_encoder_weights(base_dir, allow_download)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     scoring_dtypes(model, dtype, skip=model.embeddings.word_embeddings)

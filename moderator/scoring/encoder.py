@@ -29,8 +29,8 @@ def layer_forward(
     ``matmul_dtype`` (bf16 on the bf16 path) is what the matmuls, attention and GELU compute in; the residual
     stream and the LayerNorms stay in ``x``'s dtype (fp32). Why: a bf16 residual stream rounded the states
     after every layer, and off-topic, which compares e5 cosines of a narrow range, moved by up to 0.029 between
-    the bf16 and fp32 paths on the labelled pages (0.022 with the stream in fp32, 0.012 with articles also
-    embedded in fp32 arithmetic; see ``Backbone``). ``None``: the matmuls in ``x``'s dtype (or autocast's,
+    the bf16 and fp32 paths on the labelled pages (0.022 with the stream in fp32, 0.010-0.012 with articles
+    also embedded in fp32 arithmetic; see ``Backbone``). ``None``: the matmuls in ``x``'s dtype (or autocast's,
     in training), as before.
     """
     att = layer.attention
