@@ -104,3 +104,51 @@ def test_scoring_runs_without_importing_transformers() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _random_layer(hidden: int = 32, heads: int = 4, ff: int = 64) -> object:
+    """One bert.Layer over random weights, as load_backbone would hold it before ``scoring_dtypes``."""
+    import torch
+
+    from moderator.scoring.bert import BertConfig, Layer
+
+    config = BertConfig(1000, hidden, 1, heads, ff, 64, 1, 1e-12)
+    torch.manual_seed(1)
+    shapes = {
+        "attention.self.query": (hidden, hidden),
+        "attention.self.key": (hidden, hidden),
+        "attention.self.value": (hidden, hidden),
+        "attention.output.dense": (hidden, hidden),
+        "intermediate.dense": (ff, hidden),
+        "output.dense": (hidden, ff),
+    }
+    tensors = {}
+    for name, shape in shapes.items():
+        tensors[f"l.{name}.weight"] = torch.randn(shape) / shape[1] ** 0.5
+        tensors[f"l.{name}.bias"] = torch.randn(shape[0]) * 0.02
+    for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+        tensors[f"l.{norm}.weight"] = 1 + 0.1 * torch.randn(hidden)
+        tensors[f"l.{norm}.bias"] = 0.1 * torch.randn(hidden)
+    return Layer(tensors, "l", config)
+
+
+def test_the_bf16_path_keeps_layer_norms_and_the_residual_stream_in_fp32() -> None:
+    """bf16 matmuls over an fp32 residual stream: what keeps bf16 and fp32 off-topic within 0.02 of each other."""
+    torch = pytest.importorskip("torch")
+    from moderator.scoring.encoder import additive_mask, layer_forward, scoring_dtypes
+
+    exact = _random_layer()
+    layer = _random_layer()
+    scoring_dtypes(layer, torch.bfloat16)
+    assert layer.intermediate.dense.weight.dtype == torch.bfloat16 == layer.attention.self.query.bias.dtype
+    assert layer.output.LayerNorm.weight.dtype == torch.float32 == layer.attention.output.LayerNorm.bias.dtype
+    x = torch.randn(2, 7, 32)
+    mask = additive_mask(torch.tensor([[1] * 7, [1] * 4 + [0] * 3]), torch.float32)
+    with torch.inference_mode():
+        reference = layer_forward(exact, x, mask)
+        mixed = layer_forward(layer, x, mask, matmul_dtype=torch.bfloat16)
+        upcast = layer_forward(layer, x, mask)  # fp32 arithmetic over the bf16 weights (articles)
+    assert mixed.dtype == torch.float32 == upcast.dtype
+    assert torch.allclose(mixed, reference, atol=0.05) and not torch.equal(mixed, reference)
+    # the fp32 arithmetic is off only by the weights' rounding: closer to fp32 than the bf16 matmuls are
+    assert (upcast - reference).abs().max() < (mixed - reference).abs().max()
