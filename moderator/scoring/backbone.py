@@ -9,6 +9,8 @@ calibrated on is what scoring computes. The model owns its files: ``ToxicityTop.
 from __future__ import annotations
 
 import copy
+import functools
+import os
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -215,8 +217,8 @@ class Backbone:
         self.tok, self.model, self.n_frozen, self.tox_top = tok, model, n_frozen, tox_top
         self.max_length, self.article_max_length, self.precision = max_length, article_max_length, precision
         self.prefix_ids = tok(query_prefix.strip(), add_special_tokens=False)["input_ids"]
-        # What comments' matmuls compute in (bf16 on the bf16 path; None: fp32); the residual stream is fp32 on
-        # every path, and articles are embedded in fp32 arithmetic (see encode_passages).
+        # What the matmuls compute in (bf16 on the bf16 path; None: fp32); the residual stream is fp32 on every
+        # path (encoder.layer_forward).
         self.matmul_dtype = torch.bfloat16 if precision == "bf16" else None
         self.query_prefix = query_prefix
         self.batch_overhead = BATCH_OVERHEAD_TOKENS[precision]
@@ -402,10 +404,9 @@ class Backbone:
     def encode_passages(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
         """e5 vectors ("query: " prefix, symmetric similarity) of article texts, head-truncated.
 
-        In fp32 arithmetic on every path (over bf16-stored weights on the bf16 path): an article is embedded
-        once and read by every comment under it, and off-topic compares cosines of a narrow range, so bf16
-        articles alone moved off-topic by up to 0.018 between paths on the labelled pages. It costs the bf16
-        path about 5 % on the bench (50 comments an article), less under real threads.
+        As comments are read: bf16 matmuls over an fp32 residual stream on the bf16 path. Embedding articles in
+        fp32 arithmetic instead brought the largest off-topic difference between the paths on the labelled
+        pages from 0.014 to 0.012, and cost the bf16 path 15 % on the bench (50 comments an article).
         """
         seqs = []
         for t in texts:
@@ -415,7 +416,7 @@ class Backbone:
         for idx in self._batches([len(seq) for seq in seqs], batch_size):
             ids, mask = pad_batch([seqs[i] for i in idx], self.tok.pad_token_id)
             x = embed(self.model.embeddings, ids, torch.float32)
-            x = run_layers(self.model.encoder.layer, x, mask)  # fp32 arithmetic on every path
+            x = run_layers(self.model.encoder.layer, x, mask, matmul_dtype=self.matmul_dtype)
             pooled = mean_pool(x, mask).numpy()
             for j, i in enumerate(idx):
                 out[i] = unit(pooled[j])
@@ -487,12 +488,48 @@ def tune_the_allocator_for_scoring() -> None:
     peak RSS instead of 845; attention scores of long batches (100 MB) are still mapped and returned.
     A no-op where the C library is not glibc.
     """
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(M_ARENA_MAX, ARENA_MAX)
+
+
+TRIM_ABOVE_MB = 850  # resident memory above which a scored batch hands the heap's free pages back
+
+
+def return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``) once the process holds more than
+    ``TRIM_ABOVE_MB``; scoring calls it after each batch.
+
+    Why: with activations under the mmap threshold taken from one heap, freed memory stayed resident and the
+    heap only grew with the batches it had seen: a 5,000-comment `flag` (bf16, AMX, 100 articles) peaked at
+    1.04-1.09 GB, while the 400 comments of `bench` stayed under 0.91 GB. A trim after every batch held that
+    run at 0.93-0.94 GB but cost 5-7 % of bf16 `bench` (the next batch faults the pages in again), and one
+    every 5 s let the heap regrow to 0.98-1.0 GB; trimming only above a resident budget costs nothing while
+    the process is under it. A no-op where the C library is not glibc or /proc is not there.
+    """
+    libc = _glibc()
+    if libc is not None and resident_mb() > TRIM_ABOVE_MB:
+        libc.malloc_trim(0)
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+@functools.cache
+def _glibc() -> Any:
+    """glibc through ctypes, or None where the C library is another (macOS, musl)."""
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        libc.mallopt(M_ARENA_MAX, ARENA_MAX)
-    except (OSError, AttributeError):
-        pass
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None

@@ -25,7 +25,14 @@ import torch
 from moderator.records import HOUSE_LABEL, Article, Comment, Scores
 from moderator.scoring import default_model_dir
 from moderator.scoring.artifacts import OFFTOPIC_WEIGHTS, ModelConfig, heads_digest
-from moderator.scoring.backbone import Attribution, Backbone, Encoded, load_backbone, tune_the_allocator_for_scoring
+from moderator.scoring.backbone import (
+    Attribution,
+    Backbone,
+    Encoded,
+    load_backbone,
+    return_freed_memory,
+    tune_the_allocator_for_scoring,
+)
 from moderator.scoring.body_offtopic import (
     BACKGROUND_ARTICLES,
     BACKGROUND_TOPICS,
@@ -423,6 +430,7 @@ class TransformerScorer:
             if houses is not None:
                 fields["labels"][HOUSE_LABEL] = round(float(houses[i]), 4)
             out.append(Scores(off_topic=None, **fields))
+        return_freed_memory()
         return out
 
     def score_batches(self, batches: Iterable[Pairs]) -> Iterator[tuple[Pairs, list[Scores]]]:
@@ -493,6 +501,7 @@ class TransformerScorer:
             out.append(
                 Scores(off_topic=round(off, 4), off_topic_passage=passage, passage_off_topic=passage_score, **fields)
             )
+        return_freed_memory()  # the batch's activations are freed: give their pages back (peak RSS, long runs)
         return out
 
 
