@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,26 @@ def test_the_bf16_path_keeps_layer_norms_and_the_residual_stream_in_fp32() -> No
     assert torch.allclose(mixed, reference, atol=0.05) and not torch.equal(mixed, reference)
     # the fp32 arithmetic is off only by the weights' rounding: closer to fp32 than the bf16 matmuls are
     assert (upcast - reference).abs().max() < (mixed - reference).abs().max()
+
+
+def test_freed_memory_is_handed_back_only_over_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trim after every batch cost bf16 scoring 5-7 %: it happens only once the process holds over the budget."""
+    pytest.importorskip("torch")
+    from moderator.scoring import backbone
+
+    trims: list[int] = []
+
+    class FakeLibc:
+        def malloc_trim(self, pad: int) -> None:
+            trims.append(pad)
+
+    monkeypatch.setattr(backbone, "_glibc", lambda: FakeLibc())
+    monkeypatch.setattr(backbone, "resident_mb", lambda: backbone.TRIM_ABOVE_MB - 1)
+    backbone.return_freed_memory()
+    assert trims == []
+    monkeypatch.setattr(backbone, "resident_mb", lambda: backbone.TRIM_ABOVE_MB + 1)
+    backbone.return_freed_memory()
+    assert trims == [0]
+    monkeypatch.undo()
+    if Path("/proc/self/statm").exists():  # Linux: the real reader sees this process
+        assert 10 < backbone.resident_mb() < 100_000
