@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,14 @@ class Fusion:
     bias: float
 
 
+E5_COLUMN = "e5_"  # a house head feature named e5_<k> reads dimension k of the comment's pooled e5 vector
+
+
+def reads_e5_columns(features: Sequence[str]) -> bool:
+    """Whether a house head over ``features`` reads the comment's e5 vector (so its first pass must compute it)."""
+    return any(name.startswith(E5_COLUMN) for name in features)
+
+
 @dataclass(frozen=True)
 class HouseHead:
     """A newsroom's own toxicity head, fitted on its moderators' decisions (`train --from-decisions`).
@@ -54,6 +63,10 @@ class HouseHead:
     bias: float
     threshold: float  # best macro-F1 on out-of-fold probabilities of the decisions it was fitted on
     decisions: int  # how many decisions it was fitted on
+
+    @property
+    def reads_e5(self) -> bool:
+        return reads_e5_columns(self.features)
 
 
 @dataclass(frozen=True)

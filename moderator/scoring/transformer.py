@@ -24,7 +24,7 @@ import torch
 
 from moderator.records import HOUSE_LABEL, Article, Comment, Scores
 from moderator.scoring import default_model_dir
-from moderator.scoring.artifacts import OFFTOPIC_WEIGHTS, ModelConfig, heads_digest
+from moderator.scoring.artifacts import E5_COLUMN, OFFTOPIC_WEIGHTS, ModelConfig, heads_digest, reads_e5_columns
 from moderator.scoring.backbone import (
     Attribution,
     Backbone,
@@ -421,8 +421,7 @@ class TransformerScorer:
             return []
         pairs = [(c, Article(id=c.article_id, headline="")) for c in comments]
         house = self.model_config.house
-        reads_e5 = house is not None and any(name.startswith("e5_") for name in house.features)
-        encs, fused_logits = self.encode(pairs, off_topic=reads_e5)
+        encs, fused_logits = self.encode(pairs, off_topic=house is not None and house.reads_e5)
         houses = self.house_probabilities(encs)
         out = []
         for i, enc in enumerate(encs):
@@ -476,7 +475,7 @@ class TransformerScorer:
             return None
         if body.comment_max_length <= self.backbone.max_length:
             return None
-        if house is not None and any(name.startswith("e5_") for name in house.features):
+        if house is not None and house.reads_e5:
             return None
         return [len(sentences) > 0 for _, _, sentences in self._article_vectors([a for _, a in pairs])]
 
@@ -510,7 +509,7 @@ def house_features(names: Sequence[str], encs: Sequence[Encoded], labels: Sequen
     ``e5_<k>`` columns. One definition for training (`train --from-decisions`) and scoring: the same columns.
     """
     columns = []
-    reads_e5 = any(name.startswith("e5_") for name in names)  # else encodings may carry no vectors
+    reads_e5 = reads_e5_columns(names)  # else encodings may carry no vectors
     whole = np.stack([e.whole for e in encs]) if encs and reads_e5 else np.zeros((len(encs), 0))
     for name in names:
         if name in labels:
@@ -518,8 +517,8 @@ def house_features(names: Sequence[str], encs: Sequence[Encoded], labels: Sequen
             columns.append(np.array([float(e.tox_logits[k]) if e.tox_logits is not None else 0.0 for e in encs]))
         elif name == "ngram":
             columns.append(np.array([e.ngram_logit if e.ngram_logit is not None else 0.0 for e in encs], np.float64))
-        elif name.startswith("e5_"):
-            columns.append(whole[:, int(name[3:])].astype(np.float64))
+        elif name.startswith(E5_COLUMN):
+            columns.append(whole[:, int(name.removeprefix(E5_COLUMN))].astype(np.float64))
         else:
             raise ValueError(f"unknown house head feature {name!r}")
     return np.stack(columns, 1)

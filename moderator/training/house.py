@@ -27,7 +27,7 @@ import torch
 from moderator import metrics
 from moderator.house.decisions import HouseError, HumanDecision, human_decisions, require_both_classes
 from moderator.records import Article, Comment
-from moderator.scoring.artifacts import CONFIG_FILE, HouseHead, ModelConfig
+from moderator.scoring.artifacts import CONFIG_FILE, E5_COLUMN, HouseHead, ModelConfig
 from moderator.scoring.linear import LinearHead, sigmoid
 from moderator.scoring.transformer import TransformerScorer, house_features
 from moderator.store import Queue
@@ -89,7 +89,7 @@ def _candidates(
         oof = _cv(x_logits, y, l2, True)
         out.append(Candidate("fusion", logit_names, l2, True, metrics.roc_auc(y, oof) or 0.5, oof))
     if use_embedding:
-        names = logit_names + [f"e5_{k}" for k in range(e5.shape[1])]
+        names = logit_names + [f"{E5_COLUMN}{k}" for k in range(e5.shape[1])]
         x = np.hstack([x_logits, e5])
         for l2 in L2_GRID:
             oof = _cv(x, y, l2, True)
