@@ -39,13 +39,9 @@ class Article:
 
     @property
     def stands_for_none(self) -> bool:
-        """A placeholder for an article nobody sent: its comments' off-topic is not judged (None), not 0."""
-        return stands_for_no_article(self.id)
-
-
-def stands_for_no_article(article_id: str) -> bool:
-    """Whether ``article_id`` is one of `serve`'s placeholders for an unknown article."""
-    return article_id == NO_ARTICLE_ID or article_id.startswith(UNKNOWN_STORY_PREFIX)
+        """One of `serve`'s placeholders for an article nobody sent: its comments' off-topic is not judged (None),
+        not 0. (store migration m005 says the same in SQL.)"""
+        return self.id == NO_ARTICLE_ID or self.id.startswith(UNKNOWN_STORY_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from typing import Protocol, runtime_checkable
 
 from moderator.records import Article, Comment, Scores
 
+Pairs = Sequence[tuple[Comment, Article]]  # (comment, the article it sits under): what every scorer reads
+
 
 @runtime_checkable
 class Scorer(Protocol):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from moderator.policy import risk_score
-from moderator.records import Article, Comment, Scores
-from moderator.scoring.base import Scorer
+from moderator.records import Scores
+from moderator.scoring.base import Pairs, Scorer
 from moderator.store import Queue
-
-Pairs = Sequence[tuple[Comment, Article]]
 
 
 @dataclass(frozen=True)

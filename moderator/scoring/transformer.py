@@ -33,6 +33,7 @@ from moderator.scoring.backbone import (
     return_freed_memory,
     tune_the_allocator_for_scoring,
 )
+from moderator.scoring.base import Pairs
 from moderator.scoring.body_offtopic import (
     BACKGROUND_ARTICLES,
     BACKGROUND_TOPICS,
@@ -50,7 +51,6 @@ from moderator.scoring.precision import PrecisionChoice, choose_precision
 from moderator.scoring.text import STOPWORDS, WORD, comment_text
 
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
-Pairs = Sequence[tuple[Comment, Article]]
 
 
 def side_by_side_workers() -> int:
