@@ -31,6 +31,11 @@ FALLBACK = "fp32"
 # 256x256: native 0.5-0.6x (AMX), 0.3-1.1x (AVX512-BF16); capped to AVX2 110-145x. At 128x128 AMX's fixed cost
 # read 0.8-1.9x, a hair from the old limit of 2, so a machine with AMX could have fallen back to fp32.
 PROBE_MAX_SLOWDOWN = 4.0
+# What the model version recorded with every score says of the path: its arithmetic, not only its dtype. A
+# change to a path's numerics that moves its scores gets a new tag, so the audit trail tells scores computed
+# before and after apart. "bf16.2" (2026-12-07): bf16 matmuls over an fp32 residual stream and fp32 LayerNorms;
+# plain "bf16" before it kept the states between layers in bf16 (off-topic up to 0.029 from fp32, now 0.014).
+VERSION_TAGS = {"fp32": "fp32", "bf16": "bf16.2"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ class PrecisionChoice:
 
     def line(self) -> str:
         return f"precision {self.precision}: {self.reason}"
+
+    @property
+    def version_tag(self) -> str:
+        """How the model version names this path's numerics (``VERSION_TAGS``)."""
+        return VERSION_TAGS[self.precision]
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:

@@ -134,7 +134,7 @@ class TransformerScorer:
             background = Background(
                 extra[BACKGROUND_ARTICLES].float().numpy(), extra[BACKGROUND_TOPICS].float().numpy()
             )
-        version = f"{config.model_version}+heads-{heads_digest(model_dir)}+{choice.precision}"
+        version = f"{config.model_version}+heads-{heads_digest(model_dir)}+{choice.version_tag}"
         scorer = cls(
             backbone,
             replace(config, model_version=version),
