@@ -722,12 +722,15 @@ def _print_label_table(report: dict[str, Any]) -> None:
                 )
             )
     off = report.get("off_topic")
-    if isinstance(off, dict) and off.get("n_under_a_body"):
-        under, body_at = off["n_under_a_body"], off["threshold_under_a_body"]
-        rest = "" if under == off["n"] else f"; the rest by the title head at {off['threshold']:.4f}"
-        click.echo(
-            f"off-topic: {under} of {off['n']} under an article body, judged by the body model at {body_at:.4f}{rest}"
-        )
+    if isinstance(off, dict) and (off.get("n_under_a_body") or off.get("n_under_a_teaser")):
+        under, teaser = off["n_under_a_body"], off.get("n_under_a_teaser", 0)
+        parts = [f"{under} of {off['n']} under an article body, judged by the body model at "]
+        parts[0] += f"{off['threshold_under_a_body']:.4f}"
+        if teaser:
+            parts.append(f"{teaser} under a teaser, by the teaser model at {off['threshold_under_a_teaser']:.4f}")
+        if under + teaser < off["n"]:
+            parts.append(f"the rest by the title head at {off['threshold']:.4f}")
+        click.echo("off-topic: " + "; ".join(parts))
     click.echo(f"model: {report.get('model_version', '')}")
 
 

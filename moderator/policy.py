@@ -64,8 +64,9 @@ class Band:
 # Off-topic edges chosen by page-grouped cross-validation on the labelled forum pages (article body and thread;
 # models/moderator-de-v1/offtopic_pages.json), replaying this whole default policy: off_topic 0.45 and
 # passage_off_topic 0.5 send 86 % of off-topic comments to a human and auto-approve 78 % of the clean on-topic
-# ones (edges chosen on the other pages). Under a headline alone the title head's calibration is aligned so that
-# 0.45 catches what its former edge 0.2 did. The passage band catches comments that open on the article and drift.
+# ones (edges chosen on the other pages). Under a teaser the teaser model's calibration is shifted so that the
+# edges its own CV chose fall on these; under a headline alone the title head's so that 0.45 catches what its
+# former edge 0.2 did. The passage band catches comments that open on the article and drift.
 DEFAULT_BANDS: dict[str, Band] = {
     "toxicity": Band(approve_below=0.25, reject_at=0.98),
     "off_topic": Band(approve_below=0.45),

@@ -11,11 +11,15 @@ import pytest
 from moderator.ingest.labelled_pages import read_labelled_pages
 from moderator.records import Article
 from moderator.scoring.body_offtopic import (
+    BODY,
     MIN_BODY_SENTENCES,
+    TEASER,
+    TITLE,
     ArticleVectors,
     Background,
     article_sentences,
     body_features,
+    reading,
     relative_similarity,
     worst_passage,
 )
@@ -46,7 +50,7 @@ def test_the_body_model_applies_only_where_the_article_has_a_full_body() -> None
     assert article_sentences(Article(id="a", headline="Nur eine Schlagzeile")) == []
     sentence = "Die Regierung will die Genehmigungen für Windräder beschleunigen."
     teaser = Article(id="a", headline="H", body=" ".join([sentence] * (MIN_BODY_SENTENCES - 1)))
-    assert article_sentences(teaser) == []  # a short body is read like a headline
+    assert article_sentences(teaser) == []  # a short body is the teaser model's
     body = "Kurz.\n" + " ".join([sentence] * MIN_BODY_SENTENCES)
     assert article_sentences(Article(id="a", headline="H", body=body)) == [sentence] * MIN_BODY_SENTENCES
 
@@ -80,3 +84,22 @@ def test_a_bad_labels_file_is_named_and_the_good_pages_are_still_read(
     pages, problems = read_labelled_pages(tmp_path)
     assert [p.name for p in pages] == ["syrien"]
     assert len(problems) == 1 and message in problems[0] and str(tmp_path / "bad") in problems[0]
+
+
+def test_each_article_is_read_by_the_model_made_for_what_it_has() -> None:
+    headline = "Förderprogramm für Wärmepumpen wird aufgestockt"
+    teaser = "Die Bundesregierung stockt die Förderung auf. Hausbesitzer bekommen bis zu 70 Prozent erstattet."
+    sentence = "Die Regierung will die Genehmigungen für Windräder beschleunigen."
+    assert reading(Article(id="a", headline=headline)) == (TITLE, [])
+    assert reading(Article(id="a", headline=headline, teaser="Mit Video.")) == (TITLE, [])  # nothing to read
+    kind, sentences = reading(Article(id="a", headline=headline, teaser=teaser))
+    assert kind == TEASER
+    assert sentences == [
+        headline,
+        "Die Bundesregierung stockt die Förderung auf.",
+        "Hausbesitzer bekommen bis zu 70 Prozent erstattet.",
+    ]
+    short_body = Article(id="a", headline=headline, body=" ".join([sentence] * 3))  # a JSONL teaser-as-body
+    assert reading(short_body) == (TEASER, [headline, sentence, sentence, sentence])
+    full = Article(id="a", headline=headline, teaser=teaser, body=" ".join([sentence] * MIN_BODY_SENTENCES))
+    assert reading(full) == (BODY, [sentence] * MIN_BODY_SENTENCES)

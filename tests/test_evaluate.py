@@ -198,3 +198,48 @@ def test_cli_evaluate_names_both_thresholds(tmp_path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert "off-topic: 1 of 2 under an article body, judged by the body model at 0.3000" in result.stdout
     assert "the rest by the title head at 0.5000" in result.stdout
+
+
+class ThreeHeadStub(TwoHeadStub):
+    """TwoHeadStub with a teaser model whose threshold is 0.35."""
+
+    thresholds = {**TwoHeadStub.thresholds, "off_topic_teaser": 0.35}
+
+
+def test_under_a_teaser_off_topic_is_judged_at_the_teaser_models_threshold() -> None:
+    """0.4 is off-topic under a body (0.3) and a teaser (0.35), not under a headline alone (0.5)."""
+    records = [
+        {"text": "x", "off_topic": True, "article_title": "Windkraft", "article_body": BODY},
+        {"text": "y", "off_topic": True, "article_title": "Windkraft"},
+        {
+            "text": "z",
+            "off_topic": True,
+            "article_title": "Windkraft",
+            "article_body": "Nur ein kurzer Teaser zur Lage.",
+        },
+    ]
+    off = evaluate_records(ThreeHeadStub(), records)["off_topic"]
+    assert off["recall"] == pytest.approx(2 / 3)
+    assert (off["threshold_under_a_teaser"], off["n_under_a_teaser"], off["n_under_a_body"]) == (0.35, 1, 1)
+    assert "n_under_a_teaser" not in evaluate_records(TwoHeadStub(), records)["off_topic"]
+
+
+def test_cli_evaluate_names_the_teaser_models_threshold(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from moderator import cli
+
+    monkeypatch.setattr(cli, "load_scorer_for", lambda settings: ThreeHeadStub())
+    path = tmp_path / "e.jsonl"
+    lines = [
+        {"text": "x", "off_topic": True, "article_title": "W", "article_body": BODY},
+        {"text": "y", "off_topic": False, "article_title": "W"},
+        {"text": "z", "off_topic": False, "article_title": "Windkraft", "article_body": "Ein kurzer Teaser zur Lage."},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = CliRunner().invoke(cli.main, ["evaluate", str(path), "--db", str(tmp_path / "q.db")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "off-topic: 1 of 3 under an article body, judged by the body model at 0.3000; "
+        "1 under a teaser, by the teaser model at 0.3500; the rest by the title head at 0.5000"
+    ) in result.stdout

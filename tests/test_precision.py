@@ -17,8 +17,9 @@ import pytest
 
 from tests.fixtures import REPO
 
-# Long enough for the body off-topic model (MIN_BODY_SENTENCES sentences of some length), so both off-topic
-# heads are on every path; a three-sentence teaser is read by the title head.
+# Long enough for the body off-topic model (MIN_BODY_SENTENCES sentences of some length); its first three
+# sentences alone are a teaser (the teaser model), and a headline alone is the title head's: all three
+# off-topic models are on every path.
 WIND_BODY = (
     "In Bayern gilt seit Jahren die strengste Abstandsregel für Windräder in ganz Deutschland. "
     "Die Staatsregierung will sie nun lockern, damit mehr Anlagen gebaut werden können. "
@@ -30,6 +31,7 @@ WIND_BODY = (
     "Die Energieversorger rechnen mit mehreren hundert neuen Anlagen bis zum Ende des Jahrzehnts. "
     "Ob die Netze den zusätzlichen Strom aufnehmen können, ist noch offen."
 )
+WIND_TEASER = ". ".join(WIND_BODY.split(". ")[:3]) + "."
 AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 COMMENTS = [
     "Du bist ein erbärmlicher Vollidiot, halt einfach die Klappe.",
@@ -55,20 +57,14 @@ def scored_with(tmp_path: Path, name: str, precision: str, env: dict[str, str] |
     """Scores of COMMENTS by one path, with what `score` said on stderr and stored as model version."""
     db = tmp_path / f"{name}.db"
     data = tmp_path / "comments.jsonl"
-    # Every other comment sits under an article with a body (the body off-topic model), the rest under a
-    # headline alone (the title head): both must agree across paths.
-    records = [
-        {"id": f"c{i}", "article_id": "wind", "article_title": "Windkraft in Bayern", "text": t}
-        if i % 2
-        else {
-            "id": f"c{i}",
-            "article_id": "wind-body",
-            "article_title": "Windkraft in Bayern",
-            "article_body": WIND_BODY,
-            "text": t,
-        }
-        for i, t in enumerate(COMMENTS)
+    # The comments sit in turn under an article with a body (the body off-topic model), a headline alone (the
+    # title head) and a teaser (the teaser model): each must agree across paths.
+    articles = [
+        {"article_id": "wind-body", "article_title": "Windkraft in Bayern", "article_body": WIND_BODY},
+        {"article_id": "wind", "article_title": "Windkraft in Bayern"},
+        {"article_id": "wind-teaser", "article_title": "Windkraft in Bayern", "article_body": WIND_TEASER},
     ]
+    records = [{"id": f"c{i}", **articles[i % 3], "text": t} for i, t in enumerate(COMMENTS)]
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     moderator(db, "ingest", str(data))
     run = moderator(db, "score", "--precision", precision, "--json", env=env)
@@ -87,11 +83,12 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     return runs
 
 
-def test_the_body_is_long_enough_for_the_body_model() -> None:
+def test_the_articles_are_read_by_the_body_and_the_teaser_models() -> None:
     from moderator.records import Article
-    from moderator.scoring.body_offtopic import article_sentences
+    from moderator.scoring.body_offtopic import BODY, TEASER, reading
 
-    assert article_sentences(Article(id="wind-body", headline="Windkraft in Bayern", body=WIND_BODY))
+    assert reading(Article(id="wind-body", headline="Windkraft in Bayern", body=WIND_BODY))[0] == BODY
+    assert reading(Article(id="wind-teaser", headline="Windkraft in Bayern", body=WIND_TEASER))[0] == TEASER
 
 
 @pytest.mark.model

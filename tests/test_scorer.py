@@ -150,6 +150,28 @@ def test_the_design_example_queues_the_other_story_and_the_drift(scorer, tmp_pat
     assert status[1] is Status.APPROVED
 
 
+@pytest.mark.model
+def test_under_its_teaser_alone_the_design_example_still_queues_the_other_story_and_the_drift(scorer) -> None:
+    """A newsroom that sends headline and teaser only: the teaser model reads them, ranks #3 (rail strike) and
+    #4 (turns to US race unrest) first, and both reach the default policy's off-topic review edge (the title
+    head, which read teasers before, gave them 0.43 and 0.14)."""
+    from moderator.ingest.labelled_pages import read_labelled_pages
+    from moderator.policy import DEFAULT_BANDS
+    from moderator.scoring.body_offtopic import TEASER, reading
+    from moderator.training.offtopic_pages import as_teaser
+    from tests.fixtures import TEST_DATA
+
+    (page,) = read_labelled_pages(TEST_DATA / "pages")[0]
+    teaser = as_teaser(page)
+    assert reading(teaser.article)[0] == TEASER and not teaser.article.body
+    scores = scorer.score([(c, teaser.article) for c in teaser.comments])
+    ranked = sorted(range(len(scores)), key=lambda i: -scores[i].off_topic)
+    assert {teaser.comments[i].number for i in ranked[:2]} == {3, 4}
+    edge = DEFAULT_BANDS["off_topic"].approve_below
+    assert all(scores[i].off_topic >= edge for i in ranked[:2])
+    assert all(scores[i].off_topic < edge for i in ranked[2:])
+
+
 def test_head_tail_truncation_keeps_both_ends() -> None:
     from moderator.scoring.encoder import head_tail_ids
 

@@ -22,6 +22,7 @@ NGRAM_WEIGHTS = "ngrams.safetensors"
 OFFTOPIC_WEIGHTS = "offtopic.safetensors"  # the principal-component projection
 OFFTOPIC_REPORT = "offtopic.json"
 OFFTOPIC_PAGES_REPORT = "offtopic_pages.json"  # the body model's page-grouped CV and its edges
+OFFTOPIC_TEASER_REPORT = "offtopic_teaser.json"  # the teaser model's page-grouped CV and its alignment
 HEAD_FILES = (CONFIG_FILE, TOXICITY_WEIGHTS, NGRAM_WEIGHTS, OFFTOPIC_WEIGHTS)  # what the model version hashes
 
 # The toxicity heads, headline label first; the others are reported conditional on it.
@@ -92,7 +93,8 @@ class OffTopicConfig:
 
 @dataclass(frozen=True)
 class BodyOffTopicConfig:
-    """The off-topic head for articles with a body (body_offtopic.py), fitted on labelled forum pages.
+    """The off-topic head for articles with a body (body_offtopic.py), fitted on labelled forum pages; the
+    teaser model has the same form, fitted on those pages cut to headline and teaser.
 
     ``platt`` calibrates the whole comment's logit, ``passage_platt`` the worst passage's relative similarity;
     ``threshold`` and ``passage_threshold`` are the review edges the page-grouped CV chose (the default policy's).
@@ -129,6 +131,7 @@ class ModelConfig:
     bf16: bool = True
     base_model: str | None = None  # a checkpoint directory to score on instead of the converted base
     off_topic_body: BodyOffTopicConfig | None = None  # under articles with a body; None: the title head alone
+    off_topic_teaser: BodyOffTopicConfig | None = None  # under a headline with a teaser; None: the title head
     house: HouseHead | None = None  # a newsroom's own line (`train --from-decisions`); None: the shared data alone
 
     @classmethod
@@ -145,13 +148,14 @@ class ModelConfig:
             house=HouseHead(**data["house"]) if data.get("house") else None,
             off_topic=OffTopicConfig(**data["off_topic"]),
             off_topic_body=BodyOffTopicConfig(**data["off_topic_body"]) if data.get("off_topic_body") else None,
+            off_topic_teaser=BodyOffTopicConfig(**data["off_topic_teaser"]) if data.get("off_topic_teaser") else None,
         )
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object, keys in the order of ``_ORDER`` (the order every shipped config.json has)."""
         data = asdict(self)
-        for optional in ("base_model", "off_topic_body", "house"):
+        for optional in ("base_model", "off_topic_body", "off_topic_teaser", "house"):
             if data[optional] is None:  # absent, not null: shipped configs round-trip byte for byte
                 del data[optional]
         return {key: data[key] for key in _ORDER if key in data}
@@ -182,6 +186,7 @@ _ORDER = (
     "toxicity",
     "off_topic",
     "off_topic_body",
+    "off_topic_teaser",
     "house",
     "bf16",
     "base_model",

@@ -20,7 +20,7 @@ from moderator.metrics import binary_report, roc_auc
 from moderator.policy import Outcome, Policy
 from moderator.records import Article, Comment
 from moderator.scoring.base import Scorer
-from moderator.scoring.body_offtopic import article_sentences
+from moderator.scoring.body_offtopic import BODY, TEASER, reading
 
 EVAL_LABELS = ("toxic", "off_topic")
 _SCORE_FIELD = {"toxic": "toxicity", "off_topic": "off_topic"}
@@ -77,11 +77,13 @@ def _pairs(records: Sequence[dict[str, Any]]) -> list[tuple[Comment, Article]]:
 
 
 def scorer_thresholds(scorer: Scorer) -> dict[str, float]:
-    """The scorer's operating thresholds (0.5 where it declares none), and the body model's where it has one."""
+    """The scorer's operating thresholds (0.5 where it declares none), and the body and teaser models' where it
+    has them."""
     declared = getattr(scorer, "thresholds", None) or {}
     out = {label: float(declared.get(label, 0.5)) for label in EVAL_LABELS}
-    if "off_topic_body" in declared:
-        out["off_topic_body"] = float(declared["off_topic_body"])
+    for model in ("off_topic_body", "off_topic_teaser"):
+        if model in declared:
+            out[model] = float(declared[model])
     return out
 
 
@@ -90,8 +92,8 @@ def evaluate_records(scorer: Scorer, records: Sequence[dict[str, Any]]) -> dict[
     average_precision, precision, recall, f1, macro_f1 and threshold (``{"n": 0}`` where none is labelled).
 
     Off-topic under an article body long enough for the body model is judged at that model's threshold, under
-    a headline at the title head's, as scoring decides: ``off_topic`` then adds ``threshold_under_a_body`` and
-    ``n_under_a_body``.
+    a teaser at the teaser model's, under a headline at the title head's, as scoring decides: ``off_topic`` then
+    adds ``threshold_under_a_body`` and ``n_under_a_body`` (and ``_under_a_teaser`` where there is one).
     """
     pairs = _pairs(records)
     scores = scorer.score(pairs) if records else []
@@ -116,16 +118,24 @@ def off_topic_report(
     y: np.ndarray, s: np.ndarray, articles: Sequence[Article], thresholds: dict[str, float]
 ) -> dict[str, Any]:
     """``binary_report`` for off-topic, each comment at the threshold of the head that judged it: the body
-    model's under an article body long enough for it, the title head's under a headline (or a teaser)."""
+    model's under an article body long enough for it, the teaser model's under a teaser (where the scorer has
+    one), the title head's otherwise."""
     if "off_topic_body" not in thresholds:
         return binary_report(y, s, thresholds["off_topic"])
-    under_body = np.array([bool(article_sentences(article)) for article in articles], bool)
-    per_comment = np.where(under_body, thresholds["off_topic_body"], thresholds["off_topic"])
+    readings = [reading(article)[0] for article in articles]
+    under_body = np.array([kind == BODY for kind in readings], bool)
+    at = {BODY: thresholds["off_topic_body"], TEASER: thresholds.get("off_topic_teaser", thresholds["off_topic"])}
+    per_comment = np.array([at.get(kind, thresholds["off_topic"]) for kind in readings], float)
     return {
         **binary_report(y, s, per_comment),
         "threshold": thresholds["off_topic"],
         "threshold_under_a_body": thresholds["off_topic_body"],
         "n_under_a_body": int(under_body.sum()),
+        **(
+            {"threshold_under_a_teaser": at[TEASER], "n_under_a_teaser": readings.count(TEASER)}
+            if "off_topic_teaser" in thresholds
+            else {}
+        ),
     }
 
 

@@ -22,6 +22,11 @@ def sigmoid(x: np.ndarray | float | np.floating[Any]) -> np.ndarray | np.floatin
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def logit(p: float) -> float:
+    """The inverse of ``sigmoid``: where a probability edge lies in logit units (to move one edge onto another)."""
+    return float(np.log(p / (1.0 - p)))
+
+
 @overload
 def apply_platt(logits: np.ndarray, platt: Sequence[float]) -> np.ndarray: ...
 @overload

@@ -37,11 +37,14 @@ from moderator.scoring.base import Pairs
 from moderator.scoring.body_offtopic import (
     BACKGROUND_ARTICLES,
     BACKGROUND_TOPICS,
+    BODY,
     COMMENT_MAX_LENGTH,
+    TEASER,
+    TITLE,
     ArticleVectors,
     Background,
-    article_sentences,
     body_features,
+    reading,
     worst_passage,
 )
 from moderator.scoring.linear import LinearHead, apply_platt, sigmoid
@@ -51,6 +54,9 @@ from moderator.scoring.precision import PrecisionChoice, choose_precision
 from moderator.scoring.text import STOPWORDS, WORD, comment_text
 
 ARTICLE_CACHE = 4096  # article vectors kept between score() calls
+# An article as scoring reads it: headline vector, whole-text vector, the sentence vectors of the model that
+# judges it, and which model that is (body_offtopic.reading: BODY, TEASER or TITLE).
+ArticleReading = tuple[np.ndarray, np.ndarray, np.ndarray, str]
 
 
 def side_by_side_workers() -> int:
@@ -77,11 +83,12 @@ class TransformerScorer:
         self._ot = LinearHead.of(ot)
         self._generic = np.array(ot.generic, np.float32)
         self._projection = projection
-        body = config.off_topic_body
+        body, teaser = config.off_topic_body, config.off_topic_teaser
         self._body = None if body is None or background is None else LinearHead.of(body)
+        self._teaser = None if teaser is None or self._body is None else LinearHead.of(teaser)
         self._house = None if config.house is None else LinearHead.of(config.house)
         self._background = background
-        self._articles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._articles: dict[str, ArticleReading] = {}
         self._articles_lock = threading.Lock()  # score_batches scores two batches at once; an article is embedded once
         self.batch_workers = side_by_side_workers()
         self.batch_size = 32
@@ -145,6 +152,11 @@ class TransformerScorer:
         scorer.precision = choice
         return scorer
 
+    @property
+    def background(self) -> Background | None:
+        """The other news off-topic compares with under a body or a teaser (None: the title head alone)."""
+        return self._background
+
     def use_background(self, background: Background) -> None:
         """Read article bodies against ``background`` from now on (training does this before the head exists)."""
         self._background = background
@@ -159,7 +171,14 @@ class TransformerScorer:
         }
         if self.model_config.off_topic_body is not None:
             out["off_topic_body"] = float(self.model_config.off_topic_body.threshold)
+        if self.model_config.off_topic_teaser is not None:
+            out["off_topic_teaser"] = float(self.model_config.off_topic_teaser.threshold)
         return out
+
+    @property
+    def judged_readings(self) -> tuple[str, ...]:
+        """The article readings a model of this scorer judges beyond the title head (BODY, TEASER)."""
+        return tuple(kind for kind, head in ((BODY, self._body), (TEASER, self._teaser)) if head is not None)
 
     # -- articles -------------------------------------------------------------------------------------
     def _article_key(self, article: Article) -> str:
@@ -170,21 +189,22 @@ class TransformerScorer:
         """One reference vector per article for the title head: headline and whole text, each embedded once."""
         mode = self.model_config.off_topic.reference
         out = []
-        for h, b, _ in self._article_vectors(articles):
+        for h, b, _, _ in self._article_vectors(articles):
             out.append(h if mode == "headline" else b if mode == "article" else unit(h + b))
         return out
 
-    def _article_vectors(self, articles: Sequence[Article]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(headline, whole text, body sentences) vectors per article, each article embedded once and cached.
+    def _article_vectors(self, articles: Sequence[Article]) -> list[ArticleReading]:
+        """(headline, whole text, sentences, reading) per article, each article embedded once and cached.
 
-        Body sentences are embedded only when a background is loaded (an empty [0, d] array otherwise), all new
+        Sentences (the body's, or the headline's and teaser's: ``reading``) are embedded only when a background
+        is loaded (an empty [0, d] array and TITLE otherwise), all new
         articles' sentences in one length-sorted pass. Thread-safe: a batch scored beside another waits for an
         article the other is embedding rather than embedding it twice.
         """
         with self._articles_lock:
             return self._article_vectors_locked(articles)
 
-    def _article_vectors_locked(self, articles: Sequence[Article]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _article_vectors_locked(self, articles: Sequence[Article]) -> list[ArticleReading]:
         todo = {}
         for a in articles:
             key = self._article_key(a)
@@ -196,28 +216,36 @@ class TransformerScorer:
             keys = list(todo)
             heads = self.backbone.encode_passages([todo[k].headline or todo[k].text_for_scoring() for k in keys])
             bodies = self.backbone.encode_passages([todo[k].text_for_scoring() or todo[k].headline for k in keys])
-            sentences = [article_sentences(todo[k]) if self._background is not None else [] for k in keys]
+            readings = [reading(todo[k]) if self._background is not None else (TITLE, []) for k in keys]
+            sentences = [per_article for _, per_article in readings]
             flat = [s for per_article in sentences for s in per_article]
             vectors = self.backbone.encode_passages(flat) if flat else np.zeros((0, heads.shape[1]), np.float32)
             start = 0
-            for k, h, b, per_article in zip(keys, heads, bodies, sentences, strict=True):
-                self._articles[k] = (h, b, vectors[start : start + len(per_article)])
+            for k, h, b, (kind, per_article) in zip(keys, heads, bodies, readings, strict=True):
+                self._articles[k] = (h, b, vectors[start : start + len(per_article)], kind)
                 start += len(per_article)
         return [self._articles[self._article_key(a)] for a in articles]
 
     def body_inputs(
-        self, pairs: Sequence[tuple[Comment, Article]], encs: Sequence[Encoded], toxicity_logits: np.ndarray
-    ) -> dict[int, tuple[Encoded, ArticleVectors, float]]:
-        """What the body model reads for each pair whose article has a body: the comment as off-topic encodes it
-        (long comments read again up to ``comment_max_length`` tokens, without the toxicity branch), the
-        article's vectors and the fused toxicity logit. Training calls this too, so it fits what scoring sees.
+        self,
+        pairs: Sequence[tuple[Comment, Article]],
+        encs: Sequence[Encoded],
+        toxicity_logits: np.ndarray,
+        readings: Sequence[str] | None = None,
+    ) -> dict[int, tuple[Encoded, ArticleVectors, float, str]]:
+        """What the body (or teaser) model reads for each pair whose article it judges: the comment as off-topic
+        encodes it (long comments read again up to ``comment_max_length`` tokens, without the toxicity branch),
+        the article's vectors, the fused toxicity logit and the reading (BODY or TEASER). ``readings``: which
+        articles to read (default: BODY, and TEASER where the scorer has the teaser model). Training calls this
+        too, before the model it fits exists, so it fits what scoring sees.
         """
         if self._background is None:
             return {}
+        wanted = readings if readings is not None else (BODY, TEASER) if self._teaser is not None else (BODY,)
         body = self.model_config.off_topic_body
         max_length = body.comment_max_length if body is not None else COMMENT_MAX_LENGTH
         vectors = self._article_vectors([a for _, a in pairs])
-        chosen = [i for i, (_, _, sentences) in enumerate(vectors) if len(sentences)]
+        chosen = [i for i, (_, _, sentences, kind) in enumerate(vectors) if len(sentences) and kind in wanted]
         long = [i for i in chosen if encs[i].n_tokens >= self.backbone.max_length]
         longer = self.backbone.encode_comments(
             [(pairs[i][0].title, pairs[i][0].text) for i in long],
@@ -227,15 +255,25 @@ class TransformerScorer:
         )
         read = dict(zip(long, longer, strict=True))
         return {
-            i: (read.get(i, encs[i]), ArticleVectors(vectors[i][1], vectors[i][2]), float(toxicity_logits[i]))
+            i: (
+                read.get(i, encs[i]),
+                ArticleVectors(vectors[i][1], vectors[i][2]),
+                float(toxicity_logits[i]),
+                vectors[i][3],
+            )
             for i in chosen
         }
 
     def _body_off_topic(
-        self, enc: Encoded, article: ArticleVectors, toxicity_logit: float
+        self, enc: Encoded, article: ArticleVectors, toxicity_logit: float, kind: str
     ) -> tuple[float, str, float | None]:
-        """(off-topic, the passage the article explains least, its own score) under an article with a body."""
-        body, head, background = self.model_config.off_topic_body, self._body, self._background
+        """(off-topic, the passage the article explains least, its own score) under an article with a body, or
+        under a teaser (``kind`` TEASER: the teaser model, the same form fitted on teasers)."""
+        if kind == TEASER:
+            body, head = self.model_config.off_topic_teaser, self._teaser
+        else:
+            body, head = self.model_config.off_topic_body, self._body
+        background = self._background
         assert body is not None and head is not None and background is not None
         logit = float(head.logit(body_features(enc.whole, article, background, toxicity_logit))[0])
         off = float(apply_platt(logit, body.platt))
@@ -465,9 +503,10 @@ class TransformerScorer:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def reads_further(self, pairs: Sequence[tuple[Comment, Article]]) -> list[bool] | None:
-        """Per pair, whether the body model judges it and would read a cut comment again up to its own, longer
-        cut (``body_inputs``), so the first pass need not run the e5 top over the cut comment. None where every
-        comment's first-pass vectors are read anyway (no body model, or a house head that reads e5 columns).
+        """Per pair, whether the body (or teaser) model judges it and would read a cut comment again up to its
+        own, longer cut (``body_inputs``), so the first pass need not run the e5 top over the cut comment. None
+        where every comment's first-pass vectors are read anyway (no body model, or a house head that reads e5
+        columns).
         """
         body = self.model_config.off_topic_body
         house = self.model_config.house
@@ -477,7 +516,8 @@ class TransformerScorer:
             return None
         if house is not None and house.reads_e5:
             return None
-        return [len(sentences) > 0 for _, _, sentences in self._article_vectors([a for _, a in pairs])]
+        judged = self.judged_readings
+        return [len(s) > 0 and kind in judged for _, _, s, kind in self._article_vectors([a for _, a in pairs])]
 
     @torch.inference_mode()
     def score(self, pairs: Sequence[tuple[Comment, Article]]) -> list[Scores]:
@@ -493,7 +533,7 @@ class TransformerScorer:
             fields = self._toxicity(enc, fused_logits[i])
             if house is not None:  # the house's own line, learnt from its decisions
                 fields["labels"][HOUSE_LABEL] = round(float(house[i]), 4)
-            if i in body_inputs:  # the article has a body: judge the comment against its sentences
+            if i in body_inputs:  # the article has a body or a teaser: judge the comment against its sentences
                 off, passage, passage_score = self._body_off_topic(*body_inputs[i])
             else:
                 off, passage, passage_score = self._title_off_topic(enc, ref, platt)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +32,16 @@ from moderator.records import Scores
 from moderator.scoring.artifacts import BodyOffTopicConfig
 from moderator.scoring.backbone import Backbone
 from moderator.scoring.body_offtopic import (
+    BODY,
     BODY_FEATURES,
     COMMENT_MAX_LENGTH,
+    TEASER,
     Background,
     body_features,
+    reading,
     worst_passage,
 )
-from moderator.scoring.linear import apply_platt, sigmoid
+from moderator.scoring.linear import apply_platt, logit, sigmoid
 from moderator.scoring.text import sentence_spans
 from moderator.scoring.transformer import TransformerScorer
 from moderator.training import log
@@ -108,8 +111,11 @@ def spherical_kmeans(x: np.ndarray, k: int, seed: int, iterations: int = 25) -> 
     return centroids
 
 
-def page_rows(scorer: TransformerScorer, pages: list[LabelledPage], background: Background) -> PageRows:
-    """Encode every labelled comment as scoring does (``TransformerScorer.body_inputs``) and compute its rows."""
+def page_rows(
+    scorer: TransformerScorer, pages: list[LabelledPage], background: Background, reading: str = BODY
+) -> PageRows:
+    """Encode every labelled comment as scoring does (``TransformerScorer.body_inputs``) and compute its rows,
+    each page's article read as ``reading`` (BODY, or TEASER for the teaser model)."""
     features: list[np.ndarray] = []
     passage: list[float] = []
     meta: list[tuple[str, bool, bool, bool, int]] = []
@@ -118,12 +124,12 @@ def page_rows(scorer: TransformerScorer, pages: list[LabelledPage], background: 
     for page in pages:
         pairs = [(c, page.article) for c in page.comments]
         encs, fused = scorer.encode(pairs)
-        inputs = scorer.body_inputs(pairs, encs, fused)
+        inputs = scorer.body_inputs(pairs, encs, fused, readings=(reading,))
         row_of = {c.id: len(parent) + k for k, c in enumerate(page.comments)}
         parent += [row_of.get(c.parent_id or "", -1) for c in page.comments]
         toxicity += [float(sigmoid(logit)) for logit in fused]
         for i, (comment, labels) in enumerate(zip(page.comments, page.labels, strict=True)):
-            enc, article, toxicity_logit = inputs[i]
+            enc, article, toxicity_logit, _ = inputs[i]
             features.append(body_features(enc.whole, article, background, toxicity_logit))
             # as scoring picks them; a comment without sentences (none on the pages) stands as its own passage
             candidates = [v for v, _ in enc.candidate_passages()] or [enc.whole]
@@ -269,3 +275,52 @@ def train_offtopic_pages(
     }
     log("off-topic pages CV: " + json.dumps({k: v for k, v in cv["report"].items() if k.startswith("roc")}))
     return config, background, report
+
+
+def as_teaser(page: LabelledPage) -> LabelledPage:
+    """The page as a newsroom that sends only headline and teaser would: its article without the body."""
+    return replace(page, article=replace(page.article, id=f"{page.article.id}#teaser", body=""))
+
+
+def train_offtopic_teaser(
+    scorer: TransformerScorer, pages_dir: Path, body: BodyOffTopicConfig, background: Background
+) -> tuple[BodyOffTopicConfig, dict[str, Any]]:
+    """The teaser model: the body model's form fitted on the labelled pages cut to headline and teaser
+    (``as_teaser``), with the scorer's background; page-grouped CV as for the body model.
+
+    Its calibration is then shifted so that the edges its CV chose fall on the body model's: one default policy
+    means the same under a body, a teaser and a headline (the title head is aligned the same way).
+    """
+    pages, problems = read_labelled_pages(pages_dir)
+    if problems or not pages:
+        raise ValueError(f"{pages_dir}: " + ("; ".join(problems) or "no labelled pages"))
+    scorer.use_background(background)
+    teasers = [page for page in map(as_teaser, pages) if reading(page.article)[0] == TEASER]
+    log(f"teaser model: {len(teasers)} of {len(pages)} pages have a teaser")
+    rows = page_rows(scorer, teasers, background, reading=TEASER)
+    cv = cross_validate(rows)
+    fitted, shipped = fit_body_model(rows, cv)
+    shift = float(logit(body.threshold) - logit(fitted.threshold))
+    passage_shift = float(logit(body.passage_threshold) - logit(fitted.passage_threshold))
+    (a, b), (pa, pb) = fitted.platt, fitted.passage_platt
+    config = replace(
+        fitted,
+        platt=[a, b + shift],
+        passage_platt=[pa, pb + passage_shift],
+        threshold=body.threshold,
+        passage_threshold=body.passage_threshold,
+    )
+    report = {
+        "features": list(BODY_FEATURES),
+        "l2": L2,
+        "pages": [page.name for page in teasers],
+        "cv": {"grouped_by": "page", "folds": "leave one page out", **cv["report"]},
+        "shipped": shipped,
+        "alignment": {
+            "own_edges": [fitted.threshold, fitted.passage_threshold],
+            "to_body_edges": [body.threshold, body.passage_threshold],
+            "logit_shifts": [shift, passage_shift],
+        },
+    }
+    log("off-topic teaser CV: " + json.dumps({k: v for k, v in cv["report"].items() if k.startswith("roc")}))
+    return config, report

@@ -18,6 +18,7 @@ from moderator.config import DEFAULT_PAGES_DIR
 from moderator.scoring.artifacts import (
     OFFTOPIC_PAGES_REPORT,
     OFFTOPIC_REPORT,
+    OFFTOPIC_TEASER_REPORT,
     OFFTOPIC_WEIGHTS,
     QUERY_PREFIX,
     TOXICITY_REPORT,
@@ -26,12 +27,12 @@ from moderator.scoring.artifacts import (
     OffTopicConfig,
     ToxicityConfig,
 )
-from moderator.scoring.linear import sigmoid
+from moderator.scoring.linear import logit, sigmoid
 from moderator.training import log
 from moderator.training.calibrate import calibrate_toxicity
 from moderator.training.finetune import train_toxicity
 from moderator.training.offtopic import train_offtopic
-from moderator.training.offtopic_pages import train_offtopic_pages
+from moderator.training.offtopic_pages import train_offtopic_pages, train_offtopic_teaser
 
 OFFTOPIC_CONFIG_KEYS = ("features", "mean", "std", "weights", "bias", "platt", "threshold", "generic", "reference")
 
@@ -58,7 +59,8 @@ def train_main(
     max_length = json.loads((out_dir / TOXICITY_REPORT).read_text())["max_len"]  # comments cut as scoring cuts them
     train_offtopic(out_dir, data_dir, base_dir, n_frozen=kwargs.get("n_frozen", 6), max_length=max_length)
     write_config(out_dir)
-    config = train_body_offtopic(out_dir, data_dir, pages_dir or DEFAULT_PAGES_DIR, base_dir)
+    train_body_offtopic(out_dir, data_dir, pages_dir or DEFAULT_PAGES_DIR, base_dir)
+    config = train_teaser_offtopic(out_dir, pages_dir or DEFAULT_PAGES_DIR, base_dir)
     log(f"done in {time.time() - t0:.0f}s -> {out_dir}")
     return config.to_json()
 
@@ -88,11 +90,9 @@ def train_body_offtopic(out_dir: Path, data_dir: Path, pages_dir: Path, base_dir
     save_file(tensors, str(out_dir / OFFTOPIC_WEIGHTS))
     config = ModelConfig.read(out_dir)
     title = json.loads((out_dir / OFFTOPIC_REPORT).read_text())
-    shift = float(
-        np.log(body.threshold / (1 - body.threshold)) - np.log(TITLE_OPERATING_EDGE / (1 - TITLE_OPERATING_EDGE))
-    )
+    shift = logit(body.threshold) - logit(TITLE_OPERATING_EDGE)
     a, b = title["platt"]
-    threshold = float(sigmoid(np.log(title["threshold"] / (1 - title["threshold"])) + shift))
+    threshold = float(sigmoid(logit(title["threshold"]) + shift))
     aligned = replace(config.off_topic, platt=[a, b + shift], threshold=threshold)
     config = replace(config, off_topic=aligned, off_topic_body=body)
     config.write(out_dir)
@@ -102,6 +102,22 @@ def train_body_offtopic(out_dir: Path, data_dir: Path, pages_dir: Path, base_dir
         "logit_shift": shift,
     }
     (out_dir / OFFTOPIC_PAGES_REPORT).write_text(json.dumps(report, indent=2, default=float) + "\n")
+    return config
+
+
+def train_teaser_offtopic(out_dir: Path, pages_dir: Path, base_dir: Path | None = None) -> ModelConfig:
+    """The off-topic model under a headline with a teaser, fitted over the model in ``out_dir`` (its body
+    model's background and review edges); adds its section to config.json and writes its report."""
+    from moderator.scoring.transformer import TransformerScorer
+
+    scorer = TransformerScorer.load(out_dir, base_dir)
+    config = ModelConfig.read(out_dir)
+    if config.off_topic_body is None or scorer.background is None:
+        raise ValueError(f"{out_dir}: the teaser model is fitted over a model with a body off-topic model")
+    teaser, report = train_offtopic_teaser(scorer, pages_dir, config.off_topic_body, scorer.background)
+    config = replace(config, off_topic_teaser=teaser)
+    config.write(out_dir)
+    (out_dir / OFFTOPIC_TEASER_REPORT).write_text(json.dumps(report, indent=2, default=float) + "\n")
     return config
 
 
