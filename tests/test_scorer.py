@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -350,3 +351,25 @@ def test_batches_scored_side_by_side_give_the_scores_of_one_at_a_time(scorer) ->
         assert got == want
     headlines = {article.headline for _, article in pairs}
     assert len(headlines) == 2 and all(embedded.count(h) == 1 for h in headlines)
+
+
+@pytest.mark.model
+@pytest.mark.shared
+def test_the_teaser_model_refits_to_the_shipped_one_on_the_labelled_pages(scorer) -> None:
+    """`moderator train` refits the teaser model from the pages and the shipped background: the same config,
+    and its page-grouped CV as reported in offtopic_teaser.json (up to the numerics of this CPU's path: the
+    shipped one was fitted on the bf16 path, and fp32 moves the features a little)."""
+    from moderator.training.offtopic_pages import train_offtopic_teaser
+    from tests.fixtures import shared_path
+
+    shipped = scorer.model_config.off_topic_teaser
+    assert shipped is not None and scorer.background is not None
+    config, report = train_offtopic_teaser(
+        scorer, shared_path("samples", "pages"), scorer.model_config.off_topic_body, scorer.background
+    )
+    assert config.weights == pytest.approx(shipped.weights, abs=0.05)
+    assert config.platt == pytest.approx(shipped.platt, abs=0.05)
+    assert (config.threshold, config.passage_threshold) == (shipped.threshold, shipped.passage_threshold)
+    recorded = json.loads((MODEL_DIR / "offtopic_teaser.json").read_text())["cv"]
+    assert report["cv"]["roc_auc_off_topic_vs_rest"] == pytest.approx(recorded["roc_auc_off_topic_vs_rest"], abs=0.01)
+    assert report["cv"]["roc_auc_off_topic_vs_rest"] > 0.75

@@ -197,9 +197,9 @@ class TransformerScorer:
         """(headline, whole text, sentences, reading) per article, each article embedded once and cached.
 
         Sentences (the body's, or the headline's and teaser's: ``reading``) are embedded only when a background
-        is loaded (an empty [0, d] array and TITLE otherwise), all new
-        articles' sentences in one length-sorted pass. Thread-safe: a batch scored beside another waits for an
-        article the other is embedding rather than embedding it twice.
+        is loaded (an empty [0, d] array and TITLE otherwise), all new articles' sentences in one length-sorted
+        pass. Thread-safe: a batch scored beside another waits for an article the other is embedding rather than
+        embedding it twice.
         """
         with self._articles_lock:
             return self._article_vectors_locked(articles)
@@ -241,11 +241,12 @@ class TransformerScorer:
         """
         if self._background is None:
             return {}
-        wanted = readings if readings is not None else (BODY, TEASER) if self._teaser is not None else (BODY,)
+        if readings is None:  # what scoring judges; training names the reading it fits, before its model exists
+            readings = (BODY, TEASER) if self._teaser is not None else (BODY,)
         body = self.model_config.off_topic_body
         max_length = body.comment_max_length if body is not None else COMMENT_MAX_LENGTH
         vectors = self._article_vectors([a for _, a in pairs])
-        chosen = [i for i, (_, _, sentences, kind) in enumerate(vectors) if len(sentences) and kind in wanted]
+        chosen = [i for i, (_, _, sentences, kind) in enumerate(vectors) if len(sentences) and kind in readings]
         long = [i for i in chosen if encs[i].n_tokens >= self.backbone.max_length]
         longer = self.backbone.encode_comments(
             [(pairs[i][0].title, pairs[i][0].text) for i in long],

@@ -112,10 +112,10 @@ def spherical_kmeans(x: np.ndarray, k: int, seed: int, iterations: int = 25) -> 
 
 
 def page_rows(
-    scorer: TransformerScorer, pages: list[LabelledPage], background: Background, reading: str = BODY
+    scorer: TransformerScorer, pages: list[LabelledPage], background: Background, read_as: str = BODY
 ) -> PageRows:
     """Encode every labelled comment as scoring does (``TransformerScorer.body_inputs``) and compute its rows,
-    each page's article read as ``reading`` (BODY, or TEASER for the teaser model)."""
+    each page's article read as ``read_as`` (BODY, or TEASER for the teaser model)."""
     features: list[np.ndarray] = []
     passage: list[float] = []
     meta: list[tuple[str, bool, bool, bool, int]] = []
@@ -124,7 +124,7 @@ def page_rows(
     for page in pages:
         pairs = [(c, page.article) for c in page.comments]
         encs, fused = scorer.encode(pairs)
-        inputs = scorer.body_inputs(pairs, encs, fused, readings=(reading,))
+        inputs = scorer.body_inputs(pairs, encs, fused, readings=(read_as,))
         row_of = {c.id: len(parent) + k for k, c in enumerate(page.comments)}
         parent += [row_of.get(c.parent_id or "", -1) for c in page.comments]
         toxicity += [float(sigmoid(logit)) for logit in fused]
@@ -297,7 +297,7 @@ def train_offtopic_teaser(
     scorer.use_background(background)
     teasers = [page for page in map(as_teaser, pages) if reading(page.article)[0] == TEASER]
     log(f"teaser model: {len(teasers)} of {len(pages)} pages have a teaser")
-    rows = page_rows(scorer, teasers, background, reading=TEASER)
+    rows = page_rows(scorer, teasers, background, read_as=TEASER)
     cv = cross_validate(rows)
     fitted, shipped = fit_body_model(rows, cv)
     shift = float(logit(body.threshold) - logit(fitted.threshold))
