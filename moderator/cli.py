@@ -261,7 +261,8 @@ def show(comment_id: str, as_json: bool, settings: Settings) -> None:
         emit_json({**item.as_json(), "history": history})
         return
     c = item.comment
-    click.echo(f"{one_line(c.author)} · {one_line(c.posted_at)} · #{c.number} · {item.status.value}")
+    known = (one_line(c.author), one_line(c.posted_at), "" if c.number is None else f"#{c.number}")
+    click.echo(" · ".join([*(part for part in known if part), item.status.value]))  # no "#None" for JSONL rows
     click.echo(f"article: {one_line(item.article_headline)} ({one_line(c.article_id)})")
     if c.title:
         click.echo(f"title: {one_line(c.title)}")

@@ -197,6 +197,14 @@ def test_show_text_gives_scores_words_and_the_passage_with_its_score(run) -> Non
     assert f"toxicity {s['toxicity']:.2f}" in out and f"off-topic {s['off_topic']:.2f}" in out
     assert f"off-topic passage ({s['passage_off_topic']:.2f}): {s['off_topic_passage']}" in out
     assert ("(words: " in out) == bool(s["toxic_words"])  # no empty "(words: )"
+    assert out.splitlines()[0] == "M.Berger · 2023-06-14T10:02:00 · pending"  # JSONL rows have no thread number
+
+
+def test_show_names_only_what_is_known_of_a_comment(run, tmp_path: Path) -> None:
+    path = tmp_path / "bare.jsonl"
+    path.write_text('{"id": "b1", "article_id": "a", "text": "Nur Text, sonst nichts."}\n', encoding="utf-8")
+    run("ingest", str(path))
+    assert run("show", "b1").stdout.splitlines()[0] == "pending"
 
 
 def test_evaluate_prints_metrics_and_reports_bad_lines(tmp_path: Path) -> None:
