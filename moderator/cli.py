@@ -724,9 +724,8 @@ def _print_label_table(report: dict[str, Any]) -> None:
             )
     off = report.get("off_topic")
     if isinstance(off, dict) and (off.get("n_under_a_body") or off.get("n_under_a_teaser")):
-        under, teaser = off["n_under_a_body"], off.get("n_under_a_teaser", 0)
-        parts = [f"{under} of {off['n']} under an article body, judged by the body model at "]
-        parts[0] += f"{off['threshold_under_a_body']:.4f}"
+        under, teaser, body_at = off["n_under_a_body"], off.get("n_under_a_teaser", 0), off["threshold_under_a_body"]
+        parts = [f"{under} of {off['n']} under an article body, judged by the body model at {body_at:.4f}"]
         if teaser:
             parts.append(f"{teaser} under a teaser, by the teaser model at {off['threshold_under_a_teaser']:.4f}")
         if under + teaser < off["n"]:

@@ -364,9 +364,7 @@ def test_the_teaser_model_refits_to_the_shipped_one_on_the_labelled_pages(scorer
 
     shipped = scorer.model_config.off_topic_teaser
     assert shipped is not None and scorer.background is not None
-    config, report = train_offtopic_teaser(
-        scorer, shared_path("samples", "pages"), scorer.model_config.off_topic_body, scorer.background
-    )
+    config, report = train_offtopic_teaser(scorer, shared_path("samples", "pages"), scorer.model_config.off_topic_body)
     assert config.weights == pytest.approx(shipped.weights, abs=0.05)
     assert config.platt == pytest.approx(shipped.platt, abs=0.05)
     assert (config.threshold, config.passage_threshold) == (shipped.threshold, shipped.passage_threshold)

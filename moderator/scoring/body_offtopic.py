@@ -72,10 +72,10 @@ def article_sentences(article: Article) -> list[str]:
 BODY, TEASER, TITLE = "body", "teaser", "title"  # which off-topic model reads an article (``reading``)
 
 
-def teaser_sentences(article: Article) -> list[str]:
-    """Headline, teaser and a body too short for the body model, as sentences long enough to say something;
-    none where the article has no more than a headline (the title head decides) or a full body."""
-    if article_sentences(article) or not (article.teaser or article.body):
+def _teaser_sentences(article: Article) -> list[str]:
+    """Headline, teaser and a body too short for the body model (``reading`` asks only then), as sentences long
+    enough to say something; none where the article has no more than a headline (the title head decides)."""
+    if not (article.teaser or article.body):
         return []
     text = "\n".join(part for part in (article.headline, article.teaser, article.body) if part)
     sentences = [text[a:b] for a, b in sentence_spans(text) if b - a > MIN_SENTENCE_CHARS]
@@ -88,7 +88,7 @@ def reading(article: Article) -> tuple[str, list[str]]:
     reads. One definition for scoring, training and `evaluate`'s per-model thresholds."""
     if sentences := article_sentences(article):
         return BODY, sentences
-    if sentences := teaser_sentences(article):
+    if sentences := _teaser_sentences(article):
         return TEASER, sentences
     return TITLE, []
 

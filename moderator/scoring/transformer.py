@@ -242,7 +242,7 @@ class TransformerScorer:
         if self._background is None:
             return {}
         if readings is None:  # what scoring judges; training names the reading it fits, before its model exists
-            readings = (BODY, TEASER) if self._teaser is not None else (BODY,)
+            readings = self.judged_readings
         body = self.model_config.off_topic_body
         max_length = body.comment_max_length if body is not None else COMMENT_MAX_LENGTH
         vectors = self._article_vectors([a for _, a in pairs])

@@ -283,10 +283,10 @@ def as_teaser(page: LabelledPage) -> LabelledPage:
 
 
 def train_offtopic_teaser(
-    scorer: TransformerScorer, pages_dir: Path, body: BodyOffTopicConfig, background: Background
+    scorer: TransformerScorer, pages_dir: Path, body: BodyOffTopicConfig
 ) -> tuple[BodyOffTopicConfig, dict[str, Any]]:
     """The teaser model: the body model's form fitted on the labelled pages cut to headline and teaser
-    (``as_teaser``), with the scorer's background; page-grouped CV as for the body model.
+    (``as_teaser``), against the scorer's background (the body model's); page-grouped CV as for the body model.
 
     Its calibration is then shifted so that the edges its CV chose fall on the body model's: one default policy
     means the same under a body, a teaser and a headline (the title head is aligned the same way).
@@ -294,7 +294,9 @@ def train_offtopic_teaser(
     pages, problems = read_labelled_pages(pages_dir)
     if problems or not pages:
         raise ValueError(f"{pages_dir}: " + ("; ".join(problems) or "no labelled pages"))
-    scorer.use_background(background)
+    background = scorer.background
+    if background is None:
+        raise ValueError("the teaser model is fitted over a model with the body model's background")
     teasers = [page for page in map(as_teaser, pages) if reading(page.article)[0] == TEASER]
     log(f"teaser model: {len(teasers)} of {len(pages)} pages have a teaser")
     rows = page_rows(scorer, teasers, background, read_as=TEASER)

@@ -112,9 +112,9 @@ def train_teaser_offtopic(out_dir: Path, pages_dir: Path, base_dir: Path | None 
 
     scorer = TransformerScorer.load(out_dir, base_dir)
     config = ModelConfig.read(out_dir)
-    if config.off_topic_body is None or scorer.background is None:
+    if config.off_topic_body is None:
         raise ValueError(f"{out_dir}: the teaser model is fitted over a model with a body off-topic model")
-    teaser, report = train_offtopic_teaser(scorer, pages_dir, config.off_topic_body, scorer.background)
+    teaser, report = train_offtopic_teaser(scorer, pages_dir, config.off_topic_body)
     config = replace(config, off_topic_teaser=teaser)
     config.write(out_dir)
     (out_dir / OFFTOPIC_TEASER_REPORT).write_text(json.dumps(report, indent=2, default=float) + "\n")
